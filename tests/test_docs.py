@@ -1,0 +1,48 @@
+"""Docs that cannot rot: every config key and every CLI command is documented."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from watcher.cli import build_parser
+from watcher.settings import _SECTIONS, FeedSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("section, key", [
+    *[(name, f.name) for name, cls in _SECTIONS.items() for f in fields(cls)],
+    *[("feeds", f.name) for f in fields(FeedSettings)],
+])
+def test_every_config_key_is_documented(section, key):
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    assert f"`[{section}]`" in doc or f"`[[{section}]]`" in doc
+    assert f"`{key}`" in doc, f"[{section}] {key} is missing from docs/configuration.md"
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = "watcher") -> list[str]:
+    out = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out.append(f"{prefix} {name}")
+                out.extend(_commands(sub, f"{prefix} {name}"))
+    return out
+
+
+@pytest.mark.parametrize("command", _commands(build_parser()))
+def test_every_command_is_in_the_readme(command):
+    readme = (ROOT / "README.md").read_text()
+    words = command.split()[1:]
+    assert f"watcher {words[0]}" in readme, f"{command} is missing from README.md"
+    if len(words) > 1:
+        assert words[1] in readme, f"{command} is missing from README.md"
+
+
+def test_readme_starts_with_the_two_commands():
+    head = (ROOT / "README.md").read_text().splitlines()[:5]
+    assert any("make run" in line for line in head) and any("make test" in line for line in head)

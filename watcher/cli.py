@@ -1,0 +1,345 @@
+"""The ``watcher`` command line.
+
+    watcher run [--once] [--config PATH]
+    watcher migrate
+    watcher rules check|test [PATH]
+    watcher rules explain RULE (--text FILE | --url URL) [--date D]
+    watcher feeds [list] | add URL | remove URL | import OPML
+    watcher alerts [list] [--state S] | retry ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from watcher.errors import WatcherError
+from watcher.observe import setup_logging
+from watcher.settings import Settings, load_settings
+
+log = logging.getLogger("watcher")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level or "INFO", args.log_format or "auto")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except WatcherError as exc:
+        print(f"watcher: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="watcher", description=__doc__.split("\n")[1].strip())
+    p.add_argument("--config", help="config file (default: $WATCHER_CONFIG or ./watcher.toml)")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: [log] level)")
+    p.add_argument("--log-format", choices=["auto", "human", "json"],
+                   help="log lines on stderr (default: [log] format; auto = human on a "
+                        "terminal, JSON otherwise)")
+    sub = p.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="run the service (or one cycle with --once)")
+    run.add_argument("--once", action="store_true",
+                     help="poll every feed, process every new entry, deliver, exit")
+    run.add_argument("--config", dest="config_sub", help=argparse.SUPPRESS)
+    run.set_defaults(func=cmd_run)
+
+    mig = sub.add_parser("migrate", help="bring the database schema up to date")
+    mig.set_defaults(func=cmd_migrate)
+
+    rules = sub.add_parser("rules", help="check, test and explain rule files")
+    rsub = rules.add_subparsers(dest="rules_command")
+    chk = rsub.add_parser("check", help="validate rule files; exit 1 on any error")
+    chk.add_argument("path", nargs="?")
+    chk.set_defaults(func=cmd_rules_check)
+    tst = rsub.add_parser("test", help="run the rule unit tests in <rules>/tests/")
+    tst.add_argument("path", nargs="?")
+    tst.set_defaults(func=cmd_rules_test)
+    exp = rsub.add_parser("explain", help="show what a rule finds in a text or page")
+    exp.add_argument("rule")
+    src = exp.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="a text file (first line: title)")
+    src.add_argument("--url", help="a page to fetch and extract")
+    exp.add_argument("--date", help="publication date, YYYY-MM-DD (default: today)")
+    exp.set_defaults(func=cmd_rules_explain)
+
+    feeds = sub.add_parser("feeds", help="list feeds and their health; add, remove, import")
+    fsub = feeds.add_subparsers(dest="feeds_command")
+    feeds.set_defaults(func=cmd_feeds_list)
+    fsub.add_parser("list").set_defaults(func=cmd_feeds_list)
+    fadd = fsub.add_parser("add")
+    fadd.add_argument("url")
+    fadd.add_argument("--interval", type=int)
+    fadd.set_defaults(func=cmd_feeds_add)
+    frm = fsub.add_parser("remove")
+    frm.add_argument("url")
+    frm.set_defaults(func=cmd_feeds_remove)
+    fimp = fsub.add_parser("import", help="add every feed of an OPML file")
+    fimp.add_argument("opml")
+    fimp.set_defaults(func=cmd_feeds_import)
+
+    st = sub.add_parser("status", help="one screen: feeds, alerts, last poll, rules")
+    st.set_defaults(func=cmd_status)
+
+    alerts = sub.add_parser("alerts", help="list alerts; retry a failed one")
+    asub = alerts.add_subparsers(dest="alerts_command")
+    alerts.set_defaults(func=cmd_alerts_list, state=None, limit=50)
+    al = asub.add_parser("list")
+    al.add_argument("--state", help="pending, sending, sent, failed, folded")
+    al.add_argument("--limit", type=int, default=50)
+    al.set_defaults(func=cmd_alerts_list)
+    ar = asub.add_parser("retry", help="send a failed alert again (after fixing the cause)")
+    ar.add_argument("id", type=int)
+    ar.set_defaults(func=cmd_alerts_retry)
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config_sub", None) or args.config)
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from watcher.store.db import make_engine, migrate
+
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+# --- run -------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from watcher.schedule import run_forever
+    from watcher.service import build
+
+    settings = _settings(args)
+    setup_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
+    service = build(settings)
+    service.pipeline.start()
+    if not args.once:
+        return run_forever(service)
+    try:
+        report = service.pipeline.run_cycle()
+        service.delivery.deliver(report)  # what became due while the cycle ran
+    finally:
+        service.close()
+    log.info("cycle done: %s", report)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from watcher.store.db import current_revision
+
+    engine = _engine(_settings(args))
+    print(f"schema at revision {current_revision(engine)}")
+    return 0
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+def _rules_path(args: argparse.Namespace) -> Path:
+    if args.path:
+        return Path(args.path)
+    return _settings(args).rules_dir
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from watcher.rules import commands
+
+    return commands.check(_rules_path(args))
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from watcher.rules import commands
+
+    return commands.test(_rules_path(args))
+
+
+def cmd_rules_explain(args: argparse.Namespace) -> int:
+    from watcher.rules import commands
+    from watcher.rules.loader import load_ruleset
+    from watcher.store import repo
+    from watcher.types import Article
+
+    settings = _settings(args)
+    ruleset, errors = load_ruleset(settings.rules_dir)
+    for err in errors:
+        print(err, file=sys.stderr)
+    published = (datetime.fromisoformat(args.date).replace(tzinfo=timezone.utc)
+                 if args.date else datetime.now(timezone.utc))
+    if args.text:
+        raw = Path(args.text).read_text(encoding="utf-8")
+        title, _, body = raw.partition("\n")
+        article = Article(url=f"file:{args.text}", title=title.strip(), text=body,
+                          published=published)
+    else:
+        article = _fetch_article(settings, args.url, published)
+        if article is None:
+            return 1
+    engine = _engine(settings)
+    return commands.explain(ruleset, args.rule, article, repo.known_findings(engine))
+
+
+def _fetch_article(settings: Settings, url: str, published: datetime):  # type: ignore[no-untyped-def]
+    from watcher.extract import extract_article
+    from watcher.fetch import Fetcher
+    from watcher.pipeline import HTML_TYPES
+
+    with Fetcher(settings.fetch) as fetcher:
+        page = fetcher.get(url, allowed_types=HTML_TYPES)
+    if not page.ok:
+        print(f"{url}: {page.status}: {page.error}", file=sys.stderr)
+        return None
+    article = extract_article(page.body, page.url)
+    if article is None:
+        print(f"{url}: no article text could be extracted", file=sys.stderr)
+        return None
+    return article if article.published else article.__class__(
+        url=article.url, title=article.title, text=article.text, published=published,
+        outlet=article.outlet)
+
+
+# --- feeds -----------------------------------------------------------------------------------
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    repo.sync_feeds(engine, settings.feeds, settings.schedule.interval)
+    rows = repo.list_feeds(engine)
+    if not rows:
+        print("no feeds: add [[feeds]] to the config or run `watcher feeds add URL`")
+    for _id, st in rows:
+        if st.disabled_reason:
+            health = f"DISABLED: {st.disabled_reason}"
+        elif st.consecutive_errors:
+            health = f"FAILING x{st.consecutive_errors}: {st.last_status}: {st.last_error}"
+        elif st.last_success_at:
+            health = f"ok (last success {st.last_success_at:%Y-%m-%d %H:%M}Z)"
+        else:
+            health = "not polled yet"
+        nxt = f"{st.next_check_at:%H:%M:%S}Z" if st.next_check_at else "now"
+        print(f"{st.url}\n    {health}; every {st.interval}s; next check {nxt}")
+    return 0
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    settings = _settings(args)
+    added = repo.add_feed(_engine(settings), args.url, "cli",
+                          args.interval or settings.schedule.interval)
+    print(("added " if added else "already watched: ") + args.url)
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    settings = _settings(args)
+    if any(f.url == args.url for f in settings.feeds):
+        print(f"{args.url} comes from {settings.path}: remove it there", file=sys.stderr)
+        return 1
+    if not repo.remove_feed(_engine(settings), args.url):
+        print(f"not watched: {args.url}", file=sys.stderr)
+        return 1
+    print(f"removed {args.url}")
+    return 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    import xml.etree.ElementTree as ET
+
+    from watcher.store import repo
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    try:
+        tree = ET.parse(args.opml)
+    except (ET.ParseError, OSError) as exc:
+        print(f"{args.opml}: not a readable OPML file: {exc}", file=sys.stderr)
+        return 1
+    added = 0
+    for node in tree.iter("outline"):
+        url = node.get("xmlUrl")
+        if url and repo.add_feed(engine, url, "opml", settings.schedule.interval,
+                                 node.get("title") or node.get("text")):
+            added += 1
+    print(f"imported {added} new feed(s) from {args.opml}")
+    return 0
+
+
+# --- status ----------------------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from watcher.rules.loader import load_ruleset
+    from watcher.store import repo
+
+    settings = _settings(args)
+    engine = _engine(settings)
+    repo.sync_feeds(engine, settings.feeds, settings.schedule.interval)
+    feeds = [st for _, st in repo.list_feeds(engine)]
+    disabled = [f for f in feeds if f.disabled_reason]
+    failing = [f for f in feeds if f.consecutive_errors and not f.disabled_reason]
+    ok = len(feeds) - len(disabled) - len(failing)
+    print(f"database   {engine.url.render_as_string(hide_password=True)}")
+    last = repo.last_poll(engine)
+    print(f"last poll  {last:%Y-%m-%d %H:%M:%S}Z" if last else "last poll  never")
+    print(f"feeds      {len(feeds)}: {ok} ok, {len(failing)} failing, {len(disabled)} disabled")
+    for f in failing[:10]:
+        print(f"  failing  {f.url}: {f.last_status}: {f.last_error}")
+    for f in disabled[:10]:
+        print(f"  disabled {f.url}: {f.disabled_reason}")
+    counts = repo.alert_counts(engine)
+    print("alerts     " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
+                                    ("pending", "sending", "sent", "failed", "folded")))
+    for r in repo.list_alerts(engine, ["failed"], 10):
+        print(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}")
+    ruleset, errors = load_ruleset(settings.rules_dir)
+    print(f"rules      {len(ruleset.rules)} loaded from {settings.rules_dir}: "
+          f"{', '.join(sorted(ruleset.rules)) or 'none'}")
+    for err in errors:
+        print(f"  rejected {err}")
+    return 1 if errors else 0
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+def cmd_alerts_list(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    engine = _engine(_settings(args))
+    states = [args.state] if args.state else None
+    rows = repo.list_alerts(engine, states, args.limit)
+    if not rows:
+        print("no alerts")
+    for r in rows:
+        summary = (r.payload or {}).get("summary", "")
+        extra = f"  error: {r.error}" if r.error and r.state != "sent" else ""
+        print(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
+              f"{summary[:60]}{extra}")
+    return 0
+
+
+def cmd_alerts_retry(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    engine = _engine(_settings(args))
+    if not repo.retry_alert(engine, args.id, datetime.now(timezone.utc)):
+        print(f"alert {args.id} is not a failed alert", file=sys.stderr)
+        return 1
+    print(f"alert {args.id} queued again; the running service (or `watcher run --once`) sends it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The delivery stage: the outbox sender.
+
+A finding's alert row is written with the finding (``repo.record_findings``). This stage sends
+pending rows in order, records Slack's answer, retries what can be retried and records what
+cannot. Exactly once, as far as the channel can tell: a row is marked ``sending`` (committed)
+before the notifier is called; a row found in ``sending`` state after a crash may have been
+posted, so the channel's history is searched for its alert id (message metadata) before it is
+sent again.
+
+Notifiers only render, send and classify (``watcher.notify``); retries, pacing, threading and
+records live here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from sqlalchemy.engine import Engine
+
+from watcher.notify.base import Notifier, SendResult
+from watcher.settings import SlackSettings
+from watcher.store import repo
+from watcher.store.models import AlertRow
+from watcher.types import Alert, Article, Decision, Finding
+
+log = logging.getLogger("watcher.deliver")
+
+MAX_BACKOFF = 600.0
+LEASE_SECONDS = 120
+
+
+def alert_fields(kind: str, f: Finding, d: Decision, article: Article, channel: str,
+                 severity: str) -> dict[str, Any]:
+    """The outbox row for a finding: what a notifier needs, serialised."""
+    payload = {
+        "summary": f.summary or f.rule_id, "article_url": article.url,
+        "article_title": article.title, "evidence": f.evidence, "matched": list(f.matched),
+        "changes": [asdict(c) for c in d.changes], "outlet": article.outlet,
+        "published": article.published.isoformat() if article.published else None,
+        "severity": severity, "reason": d.reason,
+    }
+    return {"kind": kind, "rule_id": f.rule_id, "channel": channel, "payload": payload}
+
+
+def to_alert(row: AlertRow, sources: int = 1, thread_ts: str | None = None,
+             items: tuple[Alert, ...] = ()) -> Alert:
+    p = row.payload or {}
+    published = p.get("published")
+    return Alert(
+        id=row.id or 0, kind=row.kind if row.kind in ("new", "update", "digest") else "new",
+        rule_id=row.rule_id, channel=row.channel, summary=p.get("summary", row.rule_id),
+        article_url=p.get("article_url", ""), article_title=p.get("article_title", ""),
+        evidence=p.get("evidence", ""), matched=tuple(p.get("matched", ())),
+        changes=repo.change_list(p.get("changes")), outlet=p.get("outlet"),
+        published=datetime.fromisoformat(published) if published else None,
+        severity=p.get("severity", "info"), sources=sources, thread_ts=thread_ts, items=items,
+    )
+
+
+class Delivery:
+    def __init__(self, engine: Engine, notifier: Notifier, settings: SlackSettings, *,
+                 clock: Callable[[], datetime] | None = None, owner: str = "delivery",
+                 sleep: Callable[[float], None] = time.sleep):
+        self.engine = engine
+        self.notifier = notifier
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.owner = owner
+        self.sleep = sleep
+        self._last_post: dict[str, float] = {}  # channel -> monotonic time of the last post
+
+    def deliver(self, report: Any = None, max_wait: float = 30.0) -> None:
+        """Send every due alert once. Stops early for a channel that asks us to wait."""
+        now = self.clock()
+        rows = repo.claim_alerts(self.engine, now, self.owner, LEASE_SECONDS)
+        blocked: set[str] = set()  # channels that answered "retry": keep their order
+        for row in rows:
+            if row.channel in blocked:
+                repo.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
+                continue
+            result = self._deliver_one(row)
+            if result is None:
+                continue
+            if result.outcome == "retry":
+                blocked.add(row.channel)
+            if report is not None:
+                if result.outcome == "sent":
+                    report.alerts_sent += 1
+                elif result.outcome == "failed":
+                    report.alerts_failed += 1
+        if report is not None:
+            counts = repo.alert_counts(self.engine)
+            report.alerts_pending = counts.get("pending", 0) + counts.get("sending", 0)
+
+    def _deliver_one(self, row: AlertRow) -> SendResult | None:
+        assert row.id is not None
+        thread = None
+        if row.kind in ("update", "sources") and row.development_id:
+            thread = repo.development_message(self.engine, row.development_id)
+        if row.kind == "sources":
+            return self._update_sources(row, thread)
+        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0)) or 1
+        thread_ts = thread[1] if thread and self.notifier.supports_threads else None
+        alert = to_alert(row, sources=sources, thread_ts=thread_ts)
+        if row.state == "sending":
+            # A send may have happened before a crash: look before sending again.
+            oldest = row.created_at.timestamp() - 60 if row.created_at else None
+            found = self.notifier.find_sent(alert, row.channel, oldest)
+            if found is not None and found.outcome == "sent":
+                self._record(row, found)
+                log.info("alert %s was already posted (ts %s): not sent again", row.id, found.ts)
+                return found
+        repo.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
+                       thread_ts=thread_ts)
+        self._pace(row.channel)
+        result = self.notifier.send(alert)
+        self._record(row, result)
+        return result
+
+    def _update_sources(self, row: AlertRow, thread: tuple[str, str] | None) -> SendResult:
+        assert row.id is not None
+        if thread is None or not self.notifier.supports_threads:
+            repo.set_alert(self.engine, row.id, state="folded", lease_owner=None,
+                           error="no message to update", lease_until=None)
+            return SendResult("sent")
+        parent = repo.development_parent(self.engine, row.development_id or 0)
+        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0))
+        alert = to_alert(parent or row, sources=max(sources, 1))
+        self._pace(row.channel)
+        result = self.notifier.update_sources(alert, thread[0], thread[1])
+        if result.outcome == "sent":
+            result = SendResult("sent", ts=thread[1], channel=thread[0])
+        self._record(row, result)
+        return result
+
+    def _record(self, row: AlertRow, result: SendResult) -> None:
+        assert row.id is not None
+        now = self.clock()
+        if result.outcome == "sent":
+            repo.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
+                           channel_id=result.channel, error=None, lease_owner=None,
+                           lease_until=None)
+        elif result.outcome == "retry":
+            delay = result.retry_after or min(MAX_BACKOFF, 2.0 ** min(row.attempts + 1, 10))
+            repo.set_alert(self.engine, row.id, state="pending", error=result.reason,
+                           next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
+                           lease_until=None)
+            log.warning("alert %s: Slack asked to retry in %.0fs (%s)", row.id, delay,
+                        result.reason)
+        else:
+            repo.set_alert(self.engine, row.id, state="failed", error=result.reason,
+                           lease_owner=None, lease_until=None)
+            log.error("alert %s failed for good: %s (fix it, then `watcher alerts retry %s`)",
+                      row.id, result.reason, row.id)
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None and self.settings.pace > 0:
+            wait = self.settings.pace - (time.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last_post[channel] = time.monotonic()

@@ -1,0 +1,148 @@
+"""Observability: Prometheus metrics, the /healthz and /metrics endpoint, log formats."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+
+class Metrics:
+    """The service's metrics, on a registry of its own (so tests can build several)."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.feeds_polled = Counter("watcher_feeds_polled_total", "Feed polls", registry=r)
+        self.feeds_failed = Counter("watcher_feeds_failed_total", "Feed polls that failed",
+                                    ["status"], registry=r)
+        self.articles = Counter("watcher_articles_extracted_total",
+                                "Entries turned into articles", registry=r)
+        self.entries_failed = Counter("watcher_entries_failed_total",
+                                      "Entries with no usable text", registry=r)
+        self.findings = Counter("watcher_findings_total", "Findings by rule and kind",
+                                ["rule", "kind"], registry=r)
+        self.alerts_sent = Counter("watcher_alerts_sent_total", "Alerts delivered", registry=r)
+        self.alerts_failed = Counter("watcher_alerts_failed_total",
+                                     "Alerts that failed for good", registry=r)
+        self.alerts_pending = Gauge("watcher_alerts_pending", "Alerts waiting for delivery",
+                                    registry=r)
+        self.cycle_seconds = Histogram("watcher_cycle_duration_seconds", "Cycle duration",
+                                       buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+                                       registry=r)
+        self.last_success = Gauge("watcher_last_successful_cycle_timestamp_seconds",
+                                  "Unix time of the last cycle that completed", registry=r)
+        self.rules_loaded = Gauge("watcher_rules_loaded", "Rules live", registry=r)
+        self.rule_files_rejected = Gauge("watcher_rule_files_rejected",
+                                         "Rule files currently rejected", registry=r)
+
+    def record_cycle(self, report: Any, seconds: float) -> None:
+        self.feeds_polled.inc(report.feeds_polled)
+        for status, n in report.feed_failures.items():
+            self.feeds_failed.labels(status).inc(n)
+        self.articles.inc(report.articles)
+        self.entries_failed.inc(report.entries_failed)
+        for (rule, kind), n in report.findings.items():
+            self.findings.labels(rule, kind).inc(n)
+        self.record_delivery(report)
+        self.cycle_seconds.observe(seconds)
+        self.last_success.set(time.time())
+
+    def record_delivery(self, report: Any) -> None:
+        self.alerts_sent.inc(report.alerts_sent)
+        self.alerts_failed.inc(report.alerts_failed)
+        self.alerts_pending.set(report.alerts_pending)
+
+
+class Health:
+    """Healthy while cycles complete on time and the database answers."""
+
+    def __init__(self, engine: Engine, max_cycle_age: float, clock: Callable[[], float] = time.time):
+        self.engine = engine
+        self.max_cycle_age = max_cycle_age
+        self.clock = clock
+        self.started = clock()
+        self.last_cycle_ok: float | None = None
+        self.last_error: str | None = None
+
+    def cycle_ok(self) -> None:
+        self.last_cycle_ok, self.last_error = self.clock(), None
+
+    def cycle_failed(self, error: str) -> None:
+        self.last_error = error
+
+    def check(self) -> tuple[bool, str]:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            return False, f"database unreachable: {type(exc).__name__}: {str(exc)[:200]}"
+        now = self.clock()
+        last = self.last_cycle_ok or self.started
+        if now - last > self.max_cycle_age:
+            why = f"no successful cycle for {now - last:.0f}s (limit {self.max_cycle_age:.0f}s)"
+            if self.last_error:
+                why += f"; last error: {self.last_error}"
+            return False, why
+        return True, "ok"
+
+
+def serve_http(listen: str, metrics: Metrics, health: Health) -> ThreadingHTTPServer:
+    """Start the /healthz and /metrics endpoint in a daemon thread."""
+    host, _, port = listen.rpartition(":")
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/healthz"):
+                ok, why = health.check()
+                self._reply(200 if ok else 503, (why + "\n").encode(), "text/plain")
+            elif self.path.startswith("/metrics"):
+                self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            else:
+                self._reply(404, b"try /healthz or /metrics\n", "text/plain")
+
+        def _reply(self, status: int, body: bytes, ctype: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
+    return server
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+               "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
+    """Human lines on a terminal, JSON lines otherwise (or as asked)."""
+    use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "alembic", "htmldate",
+                  "courlan", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,259 @@
+"""One watcher cycle: poll due feeds, turn new entries into articles, match, decide, deliver.
+
+Each stage takes and returns values (``watcher.types``); this module wires them to storage.
+A stage's failure is recorded on the feed, entry or alert it concerns; it never ends a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from sqlalchemy.engine import Engine
+
+from watcher import decide as decide_stage
+from watcher import match as match_stage
+from watcher.baseline import load_seeds
+from watcher.deliver import Delivery, alert_fields
+from watcher.errors import RuleError
+from watcher.extract import ExtractorPool
+from watcher.fetch import Fetcher
+from watcher.poll import poll_feed
+from watcher.rules.loader import RuleSet, load_ruleset
+from watcher.settings import Settings
+from watcher.store import repo
+from watcher.store.db import migrate
+from watcher.types import Article, Decision, Entry, Finding, Known
+
+log = logging.getLogger("watcher.pipeline")
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+POLL_THREADS = 8
+LEASE_SECONDS = 300
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
+
+
+@dataclass
+class CycleReport:
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    entries_new: int = 0
+    articles: int = 0
+    entries_failed: int = 0
+    findings: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, kind) -> n
+    feed_failures: dict[str, int] = field(default_factory=dict)  # status -> n
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    alerts_pending: int = 0
+
+    def count(self, rule_id: str, kind: str) -> None:
+        self.findings[(rule_id, kind)] = self.findings.get((rule_id, kind), 0) + 1
+
+    def __str__(self) -> str:
+        kinds: dict[str, int] = {}
+        for (_rule, kind), n in self.findings.items():
+            kinds[kind] = kinds.get(kind, 0) + n
+        found = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
+        return (f"{self.feeds_polled} feeds polled ({self.feeds_failed} failed), "
+                f"{self.entries_new} new entries, {self.articles} articles "
+                f"({self.entries_failed} unreadable), findings: {found}; alerts "
+                f"{self.alerts_sent} sent, {self.alerts_failed} failed, "
+                f"{self.alerts_pending} pending")
+
+
+class Pipeline:
+    """The service's core. The scheduler and the CLI drive it; tests drive it directly."""
+
+    def __init__(self, settings: Settings, engine: Engine, delivery: Delivery, *,
+                 fetcher: Fetcher | None = None, extractor: ExtractorPool | None = None,
+                 clock: Callable[[], datetime] = utcnow, owner: str | None = None,
+                 on_rule_errors: Callable[[list[RuleError]], None] | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.delivery = delivery
+        self.fetcher = fetcher or Fetcher(settings.fetch)
+        self.extractor = extractor or ExtractorPool(workers=1,
+                                                    timeout=settings.fetch.extract_timeout)
+        self.clock = clock
+        self.owner = owner or worker_name()
+        self.rules: RuleSet | None = None
+        self.rule_errors: list[RuleError] = []
+        self.on_rule_errors = on_rule_errors
+        self.stopping = threading.Event()  # set on SIGTERM: take no new work
+        self._lock = threading.Lock()
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Migrate the schema, register the config's feeds, load rules and the baseline."""
+        migrate(self.engine)
+        repo.sync_feeds(self.engine, self.settings.feeds, self.settings.schedule.interval)
+        self.reload_rules()
+
+    def reload_rules(self) -> list[RuleError]:
+        """Load the rule files; a broken file keeps its last good rules live."""
+        ruleset, errors = load_ruleset(self.settings.rules_dir, previous=self.rules)
+        changed = self.rules is None or ruleset.fingerprint != self.rules.fingerprint
+        new_errors = [str(e) for e in errors] != [str(e) for e in self.rule_errors]
+        self.rules, self.rule_errors = ruleset, errors
+        for err in errors:
+            log.error("rule file rejected, last good version stays live: %s", err)
+        if errors and new_errors and self.on_rule_errors:
+            self.on_rule_errors(errors)
+        if changed:
+            log.info("rules loaded: %s", ", ".join(sorted(ruleset.rules)) or "none")
+            self.load_baseline()
+        return errors
+
+    def load_baseline(self) -> bool:
+        """Store what the rules find in the seeds as known facts (again if the rules changed)."""
+        assert self.rules is not None
+        seeds = load_seeds(self.settings.baseline_dir)
+        found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
+        stored = repo.replace_baseline(self.engine, self.rules.fingerprint, found, self.clock())
+        if stored:
+            log.info("baseline loaded: %d documents, %d known facts", len(seeds),
+                     sum(len(f) for _, f in found))
+        return stored
+
+    def close(self) -> None:
+        self.extractor.close()
+        self.fetcher.close()
+
+    # --- the cycle ------------------------------------------------------------------------------
+
+    def run_cycle(self, deliver: bool = True) -> CycleReport:
+        """Poll every due feed, process every new entry and (unless the service delivers in
+        its own job) deliver every pending alert."""
+        with self._lock:
+            report = CycleReport()
+            self.poll(report)
+            self.process(report)
+            if deliver:
+                self.delivery.deliver(report)
+            return report
+
+    def release_claims(self) -> None:
+        """Hand back leased work on shutdown so the next start (or worker) takes it at once."""
+        repo.release_all(self.engine, self.owner)
+        repo.release_all(self.engine, self.delivery.owner)
+
+    def poll(self, report: CycleReport) -> None:
+        now = self.clock()
+        due = repo.claim_due_feeds(self.engine, now, self.owner, LEASE_SECONDS)
+        if not due:
+            return
+        with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(due))) as pool:
+            outcomes = list(pool.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
+        for (feed_id, _), out in zip(due, outcomes):
+            entries = out.parsed.entries if out.parsed is not None else ()
+            new = repo.save_feed_state(self.engine, feed_id, out.state, now, entries)
+            report.feeds_polled += 1
+            report.entries_new += new
+            if out.error:
+                report.feeds_failed += 1
+                report.feed_failures[out.status] = report.feed_failures.get(out.status, 0) + 1
+                log.warning("feed %s: %s: %s", out.state.url, out.status, out.error)
+
+    def process(self, report: CycleReport) -> None:
+        """Every pending entry becomes an article (page text, or the feed's own text)."""
+        while not self.stopping.is_set():
+            batch = repo.claim_pending_entries(self.engine, self.clock(), self.owner,
+                                               LEASE_SECONDS)
+            if not batch:
+                return
+            with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:
+                pages = list(pool.map(lambda e: self._fetch_page(e[1]), batch))
+            for (entry_id, entry), page in zip(batch, pages):
+                if self.stopping.is_set():
+                    break  # its lease is released on shutdown
+                self._process_entry(entry_id, entry, page, report)
+
+    def _fetch_page(self, entry: Entry) -> Any:
+        if not entry.link or not entry.link.startswith(("http://", "https://")):
+            return None
+        return self.fetcher.get(entry.link, allowed_types=HTML_TYPES)
+
+    def _process_entry(self, entry_id: int, entry: Entry, page: Any,
+                       report: CycleReport) -> None:
+        status, error, article = "ok", None, None
+        if page is not None and page.ok:
+            res = self.extractor.extract(page.body, page.url, fallback=entry)
+            status, error, article = res.status, res.error, res.article
+        elif page is not None:
+            status, error = page.status, page.error
+        if article is None and (entry.title or entry.summary):
+            # The page could not be read: the feed's own title and summary still count.
+            article = Article(url=entry.link or f"entry:{entry.key}", title=entry.title,
+                              text=entry.summary, published=entry.published, outlet=entry.outlet)
+        if article is None:
+            repo.finish_entry(self.engine, entry_id, "failed", status, error or "no text")
+            report.entries_failed += 1
+            return
+        article = replace(article, url=entry.link or article.url,
+                          title=entry.title or article.title,
+                          published=entry.published or article.published,
+                          outlet=article.outlet or entry.outlet)
+        if status != "ok":
+            log.info("entry %s: page %s (%s); matched the feed's text", entry.link, status, error)
+        article_id = self.analyse(article, report)
+        repo.finish_entry(self.engine, entry_id, "done", status, error, article_id)
+        report.articles += 1
+
+    # --- match and decide -----------------------------------------------------------------------
+
+    def analyse(self, article: Article, report: CycleReport | None = None,
+                rule_ids: Sequence[str] | None = None) -> int:
+        """Match an article, decide what is news, store findings and alerts. Returns its id."""
+        assert self.rules is not None
+        now = self.clock()
+        article_id, _ = repo.save_article(self.engine, article, "feed", now)
+        findings = match_stage.match_article(article, self.rules)
+        if rule_ids is not None:
+            findings = [f for f in findings if f.rule_id in rule_ids]
+        if not findings:
+            return article_id
+        known = repo.known_findings(self.engine, {f.rule_id for f in findings})
+        results = []
+        for f in findings:
+            decision = decide_stage.decide(f, known, now)
+            if report is not None:
+                report.count(f.rule_id, decision.kind)
+            results.append((f, decision, self._alert_for(f, decision, article)))
+            known.append(_as_known(f, decision))  # two findings of one article are one story
+        repo.record_findings(self.engine, article_id, results, now)
+        return article_id
+
+    def _alert_for(self, f: Finding, d: Decision, article: Article) -> dict[str, Any] | None:
+        assert self.rules is not None
+        rule = self.rules.rules.get(f.rule_id)
+        channel = (rule.channel if rule and rule.channel else None) or self.settings.slack.channel
+        severity = rule.severity if rule else "info"
+        if d.kind in ("new", "update"):
+            return alert_fields(d.kind, f, d, article, channel, severity)
+        if d.kind == "known" and d.matched is not None and d.matched.origin == "article" \
+                and d.matched.id > 0:
+            dev = d.matched.development_id or d.matched.id
+            outlets = repo.outlets_of_development(self.engine, dev)
+            if (article.outlet or article.url) not in outlets:
+                return alert_fields("sources", f, d, article, channel, severity)
+        return None
+
+
+def _as_known(f: Finding, d: Decision) -> Known:
+    dev = (d.matched.development_id or d.matched.id) if d.matched else None
+    return Known(id=-1, rule_id=f.rule_id, key=f.key, facts=f.facts, origin="article",
+                 development_id=dev, display=f.display)

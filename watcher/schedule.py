@@ -1,0 +1,135 @@
+"""Running the service: APScheduler jobs, signals, graceful stop.
+
+Jobs (each at most one instance, missed runs coalesced into one):
+- ``cycle``: poll the feeds that are due (their schedule lives in the database, so a restart
+  loses nothing and catches up once), then turn new entries into findings;
+- ``deliver``: send pending alerts (its own thread, so Slack pacing never blocks polling);
+- ``rules``: pick up edited rule files without a restart.
+
+SIGTERM/SIGINT stop taking new work and wait for the running jobs; a second one exits at once
+(every write is transactional, so the next start finds a consistent state). SIGHUP reloads
+the rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from watcher.settings import Settings
+from watcher.store import repo
+
+if TYPE_CHECKING:
+    from watcher.service import Service
+
+log = logging.getLogger("watcher.schedule")
+
+DELIVER_EVERY = 2  # seconds
+RULES_EVERY = 5  # seconds
+GRACE_SECONDS = 30
+
+
+def tick_seconds_for(settings: Settings) -> int:
+    intervals = [f.interval for f in settings.feeds if f.interval]
+    return max(1, min([30, settings.schedule.interval, *intervals]))
+
+
+def run_forever(service: Service, stop: threading.Event | None = None) -> int:
+    stop = stop or threading.Event()
+    pipeline = service.pipeline
+    metrics, health = service.metrics, service.health
+    tick = tick_seconds_for(service.settings)
+    http = None
+    if service.settings.http.listen:
+        from watcher.observe import serve_http
+
+        http = serve_http(service.settings.http.listen, metrics, health)
+        log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
+    sched = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+        "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+
+    def cycle() -> None:
+        started = time.monotonic()
+        try:
+            report = pipeline.run_cycle(deliver=False)
+        except Exception as exc:  # a bug must not stop the schedule; the next tick tries again
+            health.cycle_failed(f"{type(exc).__name__}: {exc}")
+            log.exception("cycle failed")
+            return
+        metrics.record_cycle(report, time.monotonic() - started)
+        metrics.rules_loaded.set(len(pipeline.rules.rules) if pipeline.rules else 0)
+        metrics.rule_files_rejected.set(len(pipeline.rule_errors))
+        health.cycle_ok()
+        if report.feeds_polled or report.articles:
+            log.info("cycle: %s", report)
+
+    def deliver() -> None:
+        try:
+            from watcher.pipeline import CycleReport
+
+            report = CycleReport()
+            service.delivery.deliver(report)
+            metrics.record_delivery(report)
+        except Exception:
+            log.exception("delivery failed")
+
+    def prune() -> None:
+        days = service.settings.retention.article_text_days
+        try:
+            n = repo.prune_article_text(service.engine,
+                                        datetime.now(timezone.utc) - timedelta(days=days))
+            if n:
+                log.info("retention: pruned the text of %d article(s) older than %d days", n, days)
+        except Exception:
+            log.exception("retention failed")
+
+    def rules() -> None:
+        try:
+            pipeline.reload_rules()
+        except Exception:
+            log.exception("rule reload failed")
+
+    now = datetime.now(timezone.utc)
+    sched.add_job(cycle, "interval", seconds=tick, id="cycle", next_run_time=now)
+    sched.add_job(prune, "interval", hours=1, id="retention", next_run_time=now)
+    sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver", next_run_time=now)
+    sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
+    _install_signals(stop, pipeline)
+    sched.start()
+    log.info("watcher running: %d feed(s) in the config, tick %ss", len(service.settings.feeds),
+             tick)
+    stop.wait()
+    log.info("stopping: finishing the work in hand (up to %ss)", GRACE_SECONDS)
+    pipeline.stopping.set()
+    sched.shutdown(wait=True)
+    pipeline.release_claims()
+    if http is not None:
+        http.shutdown()
+    service.close()
+    log.info("stopped")
+    return 0
+
+
+def _install_signals(stop: threading.Event, pipeline: Any) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_term(signum: int, _frame: Any) -> None:
+        if stop.is_set():
+            log.warning("second %s: exiting now", signal.Signals(signum).name)
+            os._exit(1)
+        stop.set()
+
+    def on_hup(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=pipeline.reload_rules, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)

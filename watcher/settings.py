@@ -1,0 +1,211 @@
+"""The TOML config: one strict loader for the service, the CLI and the tests.
+
+Unknown keys are errors (a typo must not silently fall back to a default). Relative paths and
+SQLite file URLs resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from watcher.errors import ConfigError
+
+DEFAULT_CONFIG = "watcher.toml"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///watcher.db"
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    channel: str = "#news-alerts"
+    base_url: str = "https://slack.com/api/"
+    operator_channel: str = ""  # rule-file errors go here when set
+    timeout: float = 10.0
+    pace: float = 1.0  # seconds between two messages to one channel (Slack allows ~1/s)
+    digest_after: int = 5  # more alerts than this for one rule within digest_window: a digest
+    digest_window: int = 600  # seconds
+    broadcast_updates: bool = False  # also show thread replies (updates) in the channel
+
+
+@dataclass(frozen=True)
+class RulesSettings:
+    path: str = "rules"
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    path: str = "seeds"
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    allow_private_addresses: bool = False
+    connect_timeout: float = 5.0
+    timeout: float = 20.0  # whole request, body included
+    max_bytes: int = 5_000_000  # after decompression
+    max_redirects: int = 5
+    user_agent: str = "watcher/0.1 (+https://github.com/watcher)"
+    extract_timeout: float = 20.0  # seconds per page in the extraction worker
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    interval: int = 300  # seconds between polls of a feed, unless the feed says otherwise
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    listen: str = ""  # e.g. "127.0.0.1:9464" for /healthz and /metrics; empty: off
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    format: str = "auto"  # auto (human on a terminal, JSON otherwise) | human | json
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    article_text_days: int = 90  # full text of older articles is pruned; findings stay
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    url: str
+    interval: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path  # the config file (or where it would be)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
+    baseline: BaselineSettings = field(default_factory=BaselineSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    feeds: tuple[FeedSettings, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.resolve(self.rules.path)
+
+    @property
+    def baseline_dir(self) -> Path:
+        return self.resolve(self.baseline.path)
+
+    @property
+    def database_url(self) -> str:
+        return resolve_sqlite_url(self.database.url, self.base_dir)
+
+
+_SECTIONS: dict[str, type] = {
+    "database": DatabaseSettings,
+    "slack": SlackSettings,
+    "rules": RulesSettings,
+    "baseline": BaselineSettings,
+    "fetch": FetchSettings,
+    "schedule": ScheduleSettings,
+    "http": HttpSettings,
+    "log": LogSettings,
+    "retention": RetentionSettings,
+}
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """``sqlite:///relative.db`` is relative to the config's folder, not the process's."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        rest = url[len(prefix):]
+        if rest and rest != ":memory:" and not rest.startswith(("file:", "/")):
+            return prefix + str((base / rest).resolve())
+    return url
+
+
+def config_path(explicit: str | None = None) -> Path:
+    return Path(explicit or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG).resolve()
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate the config. A missing default config means all defaults."""
+    p = config_path(str(path) if path else None)
+    if not p.exists():
+        if path or os.environ.get("WATCHER_CONFIG"):
+            raise ConfigError(f"{p}: config file not found")
+        return Settings(path=p)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    return settings_from_dict(raw, p)
+
+
+def settings_from_dict(raw: dict[str, Any], path: Path) -> Settings:
+    kwargs: dict[str, Any] = {"path": path}
+    for name, value in raw.items():
+        if name == "feeds":
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: 'feeds' must be an array of tables ([[feeds]])")
+            kwargs["feeds"] = tuple(
+                _section(FeedSettings, item, f"feeds[{i}]", path) for i, item in enumerate(value)
+            )
+        elif name in _SECTIONS:
+            kwargs[name] = _section(_SECTIONS[name], value, name, path)
+        else:
+            known = ", ".join(sorted([*_SECTIONS, "feeds"]))
+            raise ConfigError(f"{path}: unknown section [{name}] (known: {known})")
+    return Settings(**kwargs)
+
+
+def _section(cls: type, value: Any, where: str, path: Path) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [{where}] must be a table")
+    allowed = {f.name: f for f in fields(cls)}
+    out: dict[str, Any] = {}
+    for key, v in value.items():
+        f = allowed.get(key)
+        if f is None:
+            raise ConfigError(
+                f"{path}: unknown key '{key}' in [{where}] (known: {', '.join(allowed)})"
+            )
+        out[key] = _check_type(v, f.type, f"{where}.{key}", path)
+    try:
+        return cls(**out)
+    except TypeError as exc:
+        raise ConfigError(f"{path}: [{where}] {exc}") from exc
+
+
+def _check_type(value: Any, annotation: Any, where: str, path: Path) -> Any:
+    ann = str(annotation)
+    if ann.startswith("bool"):
+        ok = isinstance(value, bool)
+    elif ann.startswith("int"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = ok or (value is None and "None" in ann)
+    elif ann.startswith("float"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, str) or (value is None and "None" in ann)
+    if not ok:
+        raise ConfigError(f"{path}: '{where}' must be {ann.split(' ')[0]}, got {value!r}")
+    return value

@@ -1,0 +1,44 @@
+"""Row leases: how workers divide feeds, entries and alerts between them.
+
+A worker claims rows by writing its name and a lease expiry on them. On PostgreSQL the
+candidate rows are locked with ``FOR UPDATE SKIP LOCKED`` so two workers never claim the same
+row; on SQLite a single writer is serialised by the database lock. A lease that expires (its
+worker died) makes the row claimable again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Sequence, TypeVar
+
+from sqlalchemy import or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+T = TypeVar("T")
+
+
+def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_seconds: int,
+          limit: int, where: Sequence[Any], order_by: Any) -> list[T]:
+    until = now + timedelta(seconds=lease_seconds)
+    m: Any = model
+    free = or_(m.lease_until.is_(None), m.lease_until < now, m.lease_owner == owner)
+    with Session(engine, expire_on_commit=False) as s:
+        q = select(model).where(free, *where).order_by(order_by).limit(limit)
+        if engine.dialect.name == "postgresql":
+            q = q.with_for_update(skip_locked=True)
+        rows = list(s.exec(q))
+        for r in rows:
+            r.lease_owner, r.lease_until = owner, until  # type: ignore[attr-defined]
+            s.add(r)
+        s.commit()
+        return rows
+
+
+def release(engine: Engine, model: type[T], ids: Sequence[int], owner: str) -> None:
+    m: Any = model
+    with Session(engine) as s:
+        for r in s.exec(select(model).where(m.id.in_(list(ids)), m.lease_owner == owner)):
+            r.lease_owner, r.lease_until = None, None  # type: ignore[attr-defined]
+            s.add(r)
+        s.commit()

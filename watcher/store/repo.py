@@ -1,0 +1,396 @@
+"""All SQL lives here. Functions take an engine and values, and return values.
+
+Transactions end where correctness needs them to: a finding and its alert are written in one
+transaction (the outbox); an alert's state changes are each committed before the next step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import delete, func, or_, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from watcher.settings import FeedSettings
+from watcher.store.models import AlertRow, ArticleRow, EntryRow, Feed, FindingRow, RuleStateRow
+from watcher.types import Article, Change, Decision, Entry, FeedState, Finding, Known
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything stored is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+# --- feeds -------------------------------------------------------------------------------------
+
+def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: int) -> None:
+    """Make sure every feed of the config has a row (feeds added by CLI are left alone)."""
+    with Session(engine) as s:
+        existing = {f.url: f for f in s.exec(select(Feed))}
+        for fs in feeds:
+            interval = fs.interval or default_interval
+            row = existing.get(fs.url)
+            if row is None:
+                s.add(Feed(url=fs.url, title=fs.name, origin="config", interval=interval))
+            elif row.interval != interval:
+                row.interval = interval
+                s.add(row)
+        s.commit()
+
+
+def add_feed(engine: Engine, url: str, origin: str, interval: int,
+             title: str | None = None) -> bool:
+    with Session(engine) as s:
+        if s.exec(select(Feed).where(Feed.url == url)).first():
+            return False
+        s.add(Feed(url=url, origin=origin, interval=interval, title=title))
+        s.commit()
+        return True
+
+
+def remove_feed(engine: Engine, url: str) -> bool:
+    with Session(engine) as s:
+        row = s.exec(select(Feed).where(Feed.url == url)).first()
+        if row is None:
+            return False
+        s.exec(update(EntryRow).where(EntryRow.feed_id == row.id).values(feed_id=None))
+        s.delete(row)
+        s.commit()
+        return True
+
+
+def _feed_state(row: Feed) -> FeedState:
+    return FeedState(
+        url=row.url, etag=row.etag, last_modified=row.last_modified, body_hash=row.body_hash,
+        interval=row.interval, next_check_at=utc(row.next_check_at),
+        last_success_at=utc(row.last_success_at), last_status=row.last_status,
+        last_error=row.last_error, consecutive_errors=row.consecutive_errors,
+        disabled_reason=row.disabled_reason, title=row.title,
+    )
+
+
+def list_feeds(engine: Engine) -> list[tuple[int, FeedState]]:
+    with Session(engine) as s:
+        return [(r.id, _feed_state(r)) for r in s.exec(select(Feed).order_by(Feed.id))]
+
+
+def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: int,
+                    limit: int = 1000) -> list[tuple[int, FeedState]]:
+    """Feeds whose next check is due, leased to ``owner`` so no other worker polls them."""
+    from watcher.store.lease import claim
+
+    rows = claim(engine, Feed, now, owner, lease_seconds, limit,
+                 where=[Feed.disabled_reason.is_(None),  # type: ignore[union-attr]
+                        or_(Feed.next_check_at.is_(None),  # type: ignore[union-attr]
+                            Feed.next_check_at <= now)],
+                 order_by=Feed.next_check_at)
+    return [(r.id, _feed_state(r)) for r in rows]
+
+
+def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: datetime,
+                    entries: Iterable[Entry] = ()) -> int:
+    """Record a poll: the feed's new state and its entries not seen before. Returns new count."""
+    new = 0
+    with Session(engine) as s:
+        row = s.get(Feed, feed_id)
+        if row is None:
+            return 0
+        for name in ("etag", "last_modified", "body_hash", "next_check_at", "last_success_at",
+                     "last_status", "last_error", "consecutive_errors", "disabled_reason"):
+            setattr(row, name, getattr(state, name))
+        if state.title and not row.title:
+            row.title = state.title
+        row.last_polled_at = polled_at
+        row.lease_owner, row.lease_until = None, None
+        s.add(row)
+        entries = list(entries)
+        keys = [e.key for e in entries]
+        seen = set()
+        for chunk in _chunks(keys, 500):
+            seen.update(s.exec(select(EntryRow.key).where(EntryRow.key.in_(chunk))))  # type: ignore[attr-defined]
+        for e in entries:
+            if e.key in seen:
+                continue
+            seen.add(e.key)
+            s.add(EntryRow(key=e.key, feed_id=feed_id, link=e.link, title=e.title,
+                           summary=e.summary, outlet=e.outlet, published=e.published,
+                           seen_at=polled_at))
+            new += 1
+        s.commit()
+    return new
+
+
+def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i:i + n]
+
+
+# --- entries and articles ----------------------------------------------------------------------
+
+def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
+                          limit: int = 200) -> list[tuple[int, Entry]]:
+    from watcher.store.lease import claim
+
+    rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
+                 where=[EntryRow.state == "pending"], order_by=EntryRow.id)
+    return [(r.id, Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
+                         summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
+            for r in rows]
+
+
+def finish_entry(engine: Engine, entry_id: int, state: str, status: str | None,
+                 error: str | None = None, article_id: int | None = None) -> None:
+    with Session(engine) as s:
+        s.exec(update(EntryRow).where(EntryRow.id == entry_id).values(
+            state=state, status=status, error=error, article_id=article_id,
+            lease_owner=None, lease_until=None))
+        s.commit()
+
+
+def article_id_by_url(engine: Engine, url: str) -> int | None:
+    with Session(engine) as s:
+        return s.exec(select(ArticleRow.id).where(ArticleRow.url == url)).first()
+
+
+def save_article(engine: Engine, article: Article, origin: str, now: datetime,
+                 signature: Any = None, duplicate_of: int | None = None) -> tuple[int, bool]:
+    """Insert an article (or find the one with its URL). Returns (id, inserted)."""
+    with Session(engine) as s:
+        found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).first()
+        if found is not None:
+            return found, False
+        row = ArticleRow(url=article.url, origin=origin, title=article.title, text=article.text,
+                         outlet=article.outlet, published=article.published, fetched_at=now,
+                         signature=signature, duplicate_of=duplicate_of)
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:  # another worker stored it first
+            s.rollback()
+            found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).first()
+            return found, False  # type: ignore[return-value]
+        return row.id, True  # type: ignore[return-value]
+
+
+def load_article(engine: Engine, article_id: int) -> Article | None:
+    with Session(engine) as s:
+        r = s.get(ArticleRow, article_id)
+        if r is None or r.text is None:
+            return None
+        return Article(url=r.url, title=r.title, text=r.text, published=utc(r.published),
+                       outlet=r.outlet)
+
+
+def signatures(engine: Engine) -> list[tuple[int, Any]]:
+    with Session(engine) as s:
+        return list(s.exec(select(ArticleRow.id, ArticleRow.signature)
+                           .where(ArticleRow.signature.is_not(None))))  # type: ignore[union-attr]
+
+
+# --- findings ----------------------------------------------------------------------------------
+
+def known_findings(engine: Engine, rule_ids: Iterable[str] | None = None) -> list[Known]:
+    with Session(engine) as s:
+        q = select(FindingRow).order_by(FindingRow.id)
+        if rule_ids is not None:
+            q = q.where(FindingRow.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
+        return [_known(r) for r in s.exec(q)]
+
+
+def _known(r: FindingRow) -> Known:
+    return Known(id=r.id, rule_id=r.rule_id, key=r.key, facts=r.facts or {},  # type: ignore[arg-type]
+                 origin="baseline" if r.origin == "baseline" else "article",
+                 development_id=r.development_id or r.id, display=r.display or {})
+
+
+def outlets_of_development(engine: Engine, development_id: int) -> list[str]:
+    with Session(engine) as s:
+        q = (select(ArticleRow.outlet, ArticleRow.url)
+             .join(FindingRow, FindingRow.article_id == ArticleRow.id)
+             .where(or_(FindingRow.development_id == development_id,
+                        FindingRow.id == development_id)))
+        out: list[str] = []
+        for outlet, url in s.exec(q):
+            name = outlet or url
+            if name not in out:
+                out.append(name)
+        return out
+
+
+def finding_row(f: Finding, d: Decision | None, article_id: int, origin: str,
+                now: datetime) -> FindingRow:
+    return FindingRow(
+        rule_id=f.rule_id, key=f.key, article_id=article_id, origin=origin,
+        kind=d.kind if d else "known", reason=d.reason if d else "baseline",
+        facts=dict(f.facts), display=dict(f.display),
+        changes=[asdict(c) for c in d.changes] if d else [],
+        matched=list(f.matched), evidence=f.evidence, summary=f.summary, status=f.status,
+        development_id=_development_of(d),
+        created_at=now,
+    )
+
+
+def _development_of(d: Decision | None) -> int | None:
+    if d is None or d.matched is None:
+        return None
+    dev = d.matched.development_id or d.matched.id
+    return dev if dev > 0 else None  # a finding of the same article, not stored yet
+
+
+def record_findings(engine: Engine, article_id: int,
+                    results: Sequence[tuple[Finding, Decision, dict[str, Any] | None]],
+                    now: datetime) -> list[int]:
+    """Store an article's findings and, in the same transaction, their alerts (the outbox).
+
+    ``results`` holds (finding, decision, alert) where alert is None or a dict with the
+    AlertRow fields (kind, rule_id, channel, payload). Returns the new alert ids.
+    """
+    alert_ids: list[int] = []
+    with Session(engine) as s:
+        rows: list[tuple[FindingRow, dict[str, Any] | None]] = []
+        for f, d, alert in results:
+            dup = s.exec(select(FindingRow.id).where(
+                FindingRow.rule_id == f.rule_id, FindingRow.key == f.key,
+                FindingRow.article_id == article_id)).first()
+            if dup is not None:
+                continue  # a replay or a second worker: the unique key says it is done
+            row = finding_row(f, d, article_id, "article", now)
+            s.add(row)
+            rows.append((row, alert))
+        s.flush()
+        for row, alert in rows:
+            if row.development_id is None:
+                row.development_id = row.id
+                s.add(row)
+            if alert is not None:
+                a = AlertRow(finding_id=row.id, development_id=row.development_id,
+                             state="pending", created_at=now, next_attempt_at=now, **alert)
+                s.add(a)
+                s.flush()
+                alert_ids.append(a.id)  # type: ignore[arg-type]
+        s.commit()
+    return alert_ids
+
+
+def replace_baseline(engine: Engine, fingerprint: str,
+                     seeds: Sequence[tuple[Article, Sequence[Finding]]], now: datetime) -> bool:
+    """Store the seeds and what the rules find in them, if the rules changed since last time."""
+    with Session(engine) as s:
+        state = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
+        if state is not None and state.value == fingerprint:
+            return False
+        s.exec(delete(FindingRow).where(FindingRow.origin == "baseline"))
+        for article, findings in seeds:
+            art = s.exec(select(ArticleRow).where(ArticleRow.url == article.url)).first()
+            if art is None:
+                art = ArticleRow(url=article.url, origin="seed", title=article.title,
+                                 text=article.text, outlet=article.outlet,
+                                 published=article.published, fetched_at=now)
+                s.add(art)
+                s.flush()
+            seen: set[tuple[str, str]] = set()
+            for f in findings:
+                if (f.rule_id, f.key) in seen:
+                    continue
+                seen.add((f.rule_id, f.key))
+                s.add(finding_row(f, None, art.id, "baseline", now))  # type: ignore[arg-type]
+        if state is None:
+            state = RuleStateRow(name="baseline", value=fingerprint)
+        state.value = fingerprint
+        s.add(state)
+        s.commit()
+        return True
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+def claim_alerts(engine: Engine, now: datetime, owner: str, lease_seconds: int,
+                 limit: int = 50) -> list[AlertRow]:
+    from watcher.store.lease import claim
+
+    return claim(engine, AlertRow, now, owner, lease_seconds, limit,
+                 where=[AlertRow.state.in_(["pending", "sending"]),  # type: ignore[attr-defined]
+                        or_(AlertRow.next_attempt_at.is_(None),  # type: ignore[union-attr]
+                            AlertRow.next_attempt_at <= now)],
+                 order_by=AlertRow.id)
+
+
+def set_alert(engine: Engine, alert_id: int, **values: Any) -> None:
+    with Session(engine) as s:
+        s.exec(update(AlertRow).where(AlertRow.id == alert_id).values(**values))
+        s.commit()
+
+
+def development_parent(engine: Engine, development_id: int) -> AlertRow | None:
+    """The first message posted for a development (the thread parent), if any."""
+    with Session(engine) as s:
+        return s.exec(select(AlertRow).where(
+            AlertRow.development_id == development_id, AlertRow.state == "sent",
+            AlertRow.kind.in_(["new", "update"])).order_by(AlertRow.id)).first()  # type: ignore[attr-defined]
+
+
+def development_message(engine: Engine, development_id: int) -> tuple[str, str] | None:
+    """(channel_id, ts) of the first message posted for a development, if any."""
+    row = development_parent(engine, development_id)
+    return (row.channel_id or row.channel, row.ts) if row and row.ts else None
+
+
+def list_alerts(engine: Engine, states: Sequence[str] | None = None,
+                limit: int = 50) -> list[AlertRow]:
+    with Session(engine) as s:
+        q = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+        if states:
+            q = q.where(AlertRow.state.in_(list(states)))  # type: ignore[attr-defined]
+        return list(s.exec(q))
+
+
+def alert_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return dict(s.exec(select(AlertRow.state, func.count()).group_by(AlertRow.state)).all())
+
+
+def retry_alert(engine: Engine, alert_id: int, now: datetime) -> bool:
+    with Session(engine) as s:
+        row = s.get(AlertRow, alert_id)
+        if row is None or row.state not in ("failed",):
+            return False
+        row.state, row.error, row.next_attempt_at, row.attempts = "pending", None, now, 0
+        s.add(row)
+        s.commit()
+        return True
+
+
+def change_list(raw: Any) -> tuple[Change, ...]:
+    return tuple(Change(**c) for c in (raw or []))
+
+
+
+def release_all(engine: Engine, owner: str) -> None:
+    """Drop every lease ``owner`` holds (a clean shutdown hands its work back)."""
+    with Session(engine) as s:
+        for model in (Feed, EntryRow, AlertRow):
+            m: Any = model
+            s.exec(update(model).where(m.lease_owner == owner)
+                   .values(lease_owner=None, lease_until=None))
+        s.commit()
+
+
+def prune_article_text(engine: Engine, older_than: datetime) -> int:
+    """Drop the full text of old feed articles; findings, alerts and titles stay."""
+    with Session(engine) as s:
+        res = s.exec(update(ArticleRow).where(  # type: ignore[call-overload]
+            ArticleRow.origin == "feed", ArticleRow.text.is_not(None),  # type: ignore[union-attr]
+            ArticleRow.fetched_at < older_than).values(text=None))
+        s.commit()
+        return res.rowcount or 0
+
+
+def last_poll(engine: Engine) -> datetime | None:
+    with Session(engine) as s:
+        return utc(s.exec(select(func.max(Feed.last_polled_at))).first())
