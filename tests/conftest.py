@@ -23,12 +23,12 @@ PG_ADMIN_URL = os.environ.get("WATCHER_TEST_PG", "postgresql+psycopg://postgres@
 def write_config(folder: Path, *, feeds: list[str], slack_base_url: str = "http://127.0.0.1:9/api/",
                  db_url: str | None = None, channel: str = "#news-alerts",
                  rules: Path | None = None, baseline: Path | None = None,
-                 extra: str = "") -> Path:
+                 slack_extra: str = "", extra: str = "") -> Path:
     """A watcher.toml for a test: fetches from 127.0.0.1 allowed, Slack pacing off."""
     db_url = db_url or f"sqlite:///{folder / 'watcher.db'}"
     lines = [
         "[database]", f'url = "{db_url}"',
-        "[slack]", f'channel = "{channel}"', f'base_url = "{slack_base_url}"', "pace = 0",
+        "[slack]", f'channel = "{channel}"', f'base_url = "{slack_base_url}"', "pace = 0", slack_extra,
         "[rules]", f'path = "{rules or ROOT / "rules"}"',
         "[baseline]", f'path = "{baseline or ROOT / "seeds"}"',
         "[fetch]", "allow_private_addresses = true", "timeout = 10.0",

@@ -85,3 +85,16 @@ def test_article_text_is_stored_and_loaded(engine):
     assert repo.load_article(engine, art_id) == art
     with Session(engine) as s:
         assert s.get(ArticleRow, art_id).origin == "feed"
+
+
+def test_channel_pacing_slots_are_shared_by_concurrent_workers(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    waits = [repo.reserve_post_slot(engine, "#a", 1.0, NOW) for _ in range(3)]
+    assert waits == [0.0, 1.0, 2.0]
+    assert repo.reserve_post_slot(engine, "#b", 1.0, NOW) == 0.0  # channels are independent
+    later = NOW + timedelta(seconds=10)
+    with ThreadPoolExecutor(4) as pool:  # four workers asking at the same moment
+        concurrent = sorted(pool.map(lambda _: repo.reserve_post_slot(engine, "#c", 1.5, later),
+                                     range(4)))
+    assert concurrent == [0.0, 1.5, 3.0, 4.5]

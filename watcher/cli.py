@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from watcher.errors import WatcherError
@@ -45,11 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="log lines on stderr (default: [log] format; auto = human on a "
                         "terminal, JSON otherwise)")
     sub = p.add_subparsers(dest="command")
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw):  # type: ignore[no-untyped-def]
+        sp = _add(name, **kw)
+        sp.add_argument("--config", dest="config_sub", default=argparse.SUPPRESS,
+                        help="config file (default: $WATCHER_CONFIG or ./watcher.toml)")
+        return sp
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     run = sub.add_parser("run", help="run the service (or one cycle with --once)")
     run.add_argument("--once", action="store_true",
                      help="poll every feed, process every new entry, deliver, exit")
-    run.add_argument("--config", dest="config_sub", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     mig = sub.add_parser("migrate", help="bring the database schema up to date")
@@ -85,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     fimp = fsub.add_parser("import", help="add every feed of an OPML file")
     fimp.add_argument("opml")
     fimp.set_defaults(func=cmd_feeds_import)
+
+    rp = sub.add_parser("replay", help="run the rules again over stored articles")
+    rp.add_argument("--since", default="7d", help="how far back: 7d, 12h, 30m (default 7d)")
+    rp.add_argument("--rule", action="append", help="only this rule id (repeatable)")
+    rp.add_argument("--dry-run", action="store_true", help="print what would be sent; store "
+                    "nothing")
+    rp.set_defaults(func=cmd_replay)
 
     st = sub.add_parser("status", help="one screen: feeds, alerts, last poll, rules")
     st.set_defaults(func=cmd_status)
@@ -123,9 +138,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     setup_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
     service = build(settings)
-    service.pipeline.start()
     if not args.once:
         return run_forever(service)
+    service.pipeline.start()
     try:
         report = service.pipeline.run_cycle()
         service.delivery.deliver(report)  # what became due while the cycle ran
@@ -275,6 +290,48 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
                                  node.get("title") or node.get("text")):
             added += 1
     print(f"imported {added} new feed(s) from {args.opml}")
+    return 0
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+def parse_age(text: str) -> timedelta:
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    try:
+        return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+    except (KeyError, ValueError, IndexError):
+        raise WatcherError(f"--since {text!r}: expected a number and a unit, e.g. 7d, 12h, 30m")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from watcher.service import build
+
+    since = datetime.now(timezone.utc) - parse_age(args.since)
+    settings = _settings(args)
+    service = build(settings)
+    try:
+        service.pipeline.start()
+        unknown = set(args.rule or ()) - set(service.pipeline.rules.rules)  # type: ignore[union-attr]
+        if unknown:
+            print(f"unknown rule id(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        with Progress(transient=True) as bar:
+            task = bar.add_task("replaying", total=None)
+            news = service.pipeline.replay(
+                since, args.rule, args.dry_run,
+                progress=lambda i, n: bar.update(task, completed=i, total=n))
+        verb = "would alert" if args.dry_run else "alerts"
+        for article, finding, decision in news:
+            print(f"{verb}: [{finding.rule_id}] {decision.kind}: {finding.summary} "
+                  f"<{article.url}>")
+        print(f"{len(news)} new alert(s) since {since:%Y-%m-%d %H:%M}Z"
+              + (" (dry run: nothing stored or sent)" if args.dry_run else ""))
+        if not args.dry_run:
+            service.delivery.deliver()
+    finally:
+        service.close()
     return 0
 
 

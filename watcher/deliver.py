@@ -30,6 +30,8 @@ from watcher.types import Alert, Article, Decision, Finding
 log = logging.getLogger("watcher.deliver")
 
 MAX_BACKOFF = 600.0
+# Failures after which the message may have been posted all the same.
+AMBIGUOUS = {"timeout", "connection_error", "connection_reset", "read_error", "lost_response"}
 LEASE_SECONDS = 120
 
 
@@ -61,6 +63,14 @@ def to_alert(row: AlertRow, sources: int = 1, thread_ts: str | None = None,
     )
 
 
+def _position(row: AlertRow) -> int:
+    """Where a row goes in its channel's order: a digest takes its first item's place."""
+    if row.kind == "digest":
+        items = (row.payload or {}).get("items") or [{}]
+        return int(items[0].get("id") or row.id or 0)
+    return row.id or 0
+
+
 class Delivery:
     def __init__(self, engine: Engine, notifier: Notifier, settings: SlackSettings, *,
                  clock: Callable[[], datetime] | None = None, owner: str = "delivery",
@@ -71,15 +81,17 @@ class Delivery:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.owner = owner
         self.sleep = sleep
-        self._last_post: dict[str, float] = {}  # channel -> monotonic time of the last post
 
     def deliver(self, report: Any = None, max_wait: float = 30.0) -> None:
         """Send every due alert once. Stops early for a channel that asks us to wait."""
         now = self.clock()
         rows = repo.claim_alerts(self.engine, now, self.owner, LEASE_SECONDS)
+        rows = self._fold_floods(rows, now)
         blocked: set[str] = set()  # channels that answered "retry": keep their order
         for row in rows:
-            if row.channel in blocked:
+            due = row.next_attempt_at is None or repo.utc(row.next_attempt_at) <= now
+            if row.channel in blocked or not due:
+                blocked.add(row.channel)
                 repo.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
                 continue
             result = self._deliver_one(row)
@@ -96,8 +108,38 @@ class Delivery:
             counts = repo.alert_counts(self.engine)
             report.alerts_pending = counts.get("pending", 0) + counts.get("sending", 0)
 
+    def _fold_floods(self, rows: list[AlertRow], now: datetime) -> list[AlertRow]:
+        """Flood control: when a rule has more than ``digest_after`` alerts within the window
+        (sent recently plus waiting now), its waiting new alerts go out as one digest."""
+        limit, window = self.settings.digest_after, self.settings.digest_window
+        if limit <= 0:
+            return rows
+        fresh: dict[tuple[str, str], list[AlertRow]] = {}
+        for r in rows:
+            if r.kind == "new" and r.state == "pending" and r.attempts == 0:
+                fresh.setdefault((r.rule_id, r.channel), []).append(r)
+        folded: set[int] = set()
+        for (rule_id, channel), group in fresh.items():
+            if len(group) < 2:
+                continue
+            recent = repo.count_sent_since(self.engine, rule_id, now - timedelta(seconds=window))
+            if recent + len(group) <= limit:
+                continue
+            digest = repo.fold_into_digest(self.engine, [r.id for r in group if r.id],
+                                           rule_id, channel, self.owner, now)
+            log.info("flood control: %d alerts of %s sent as digest #%s", len(group), rule_id,
+                     digest.id)
+            folded.update(r.id for r in group if r.id)
+            rows.append(digest)
+        return sorted((r for r in rows if r.id not in folded), key=_position)
+
     def _deliver_one(self, row: AlertRow) -> SendResult | None:
         assert row.id is not None
+        if row.kind == "digest":
+            return self._send(row, to_alert(row, items=tuple(
+                to_alert(AlertRow(id=i["id"], kind="new", rule_id=row.rule_id,
+                                  channel=row.channel, payload=i))
+                for i in (row.payload or {}).get("items", []))))
         thread = None
         if row.kind in ("update", "sources") and row.development_id:
             thread = repo.development_message(self.engine, row.development_id)
@@ -105,17 +147,26 @@ class Delivery:
             return self._update_sources(row, thread)
         sources = len(repo.outlets_of_development(self.engine, row.development_id or 0)) or 1
         thread_ts = thread[1] if thread and self.notifier.supports_threads else None
-        alert = to_alert(row, sources=sources, thread_ts=thread_ts)
+        return self._send(row, to_alert(row, sources=sources, thread_ts=thread_ts))
+
+    def _send(self, row: AlertRow, alert: Alert) -> SendResult:
+        assert row.id is not None
         if row.state == "sending":
             # A send may have happened before a crash: look before sending again.
             oldest = row.created_at.timestamp() - 60 if row.created_at else None
-            found = self.notifier.find_sent(alert, row.channel, oldest)
+            found = self.notifier.find_sent(alert, row.channel_id or row.channel, oldest)
             if found is not None and found.outcome == "sent":
                 self._record(row, found)
                 log.info("alert %s was already posted (ts %s): not sent again", row.id, found.ts)
                 return found
+            if found is not None and found.outcome == "retry":
+                self._record(row, found, ambiguous=True)  # cannot tell yet: look again later
+                return found
+            if found is not None:
+                log.warning("alert %s: cannot check whether it was already posted (%s); "
+                            "sending it", row.id, found.reason)
         repo.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
-                       thread_ts=thread_ts)
+                       thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
         self._record(row, result)
@@ -137,19 +188,23 @@ class Delivery:
         self._record(row, result)
         return result
 
-    def _record(self, row: AlertRow, result: SendResult) -> None:
+    def _record(self, row: AlertRow, result: SendResult, ambiguous: bool = False) -> None:
+        """Store the outcome. A retry after a lost answer (timeout, dropped connection) stays
+        ``sending``: Slack may have posted it, so history is checked before sending again."""
         assert row.id is not None
         now = self.clock()
+        ambiguous = ambiguous or result.code in AMBIGUOUS
         if result.outcome == "sent":
             repo.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
                            channel_id=result.channel, error=None, lease_owner=None,
                            lease_until=None)
         elif result.outcome == "retry":
             delay = result.retry_after or min(MAX_BACKOFF, 2.0 ** min(row.attempts + 1, 10))
-            repo.set_alert(self.engine, row.id, state="pending", error=result.reason,
+            repo.set_alert(self.engine, row.id, error=result.reason,
+                           state="sending" if ambiguous else "pending",
                            next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
                            lease_until=None)
-            log.warning("alert %s: Slack asked to retry in %.0fs (%s)", row.id, delay,
+            log.warning("alert %s: not delivered, next try in %.0fs (%s)", row.id, delay,
                         result.reason)
         else:
             repo.set_alert(self.engine, row.id, state="failed", error=result.reason,
@@ -158,9 +213,11 @@ class Delivery:
                       row.id, result.reason, row.id)
 
     def _pace(self, channel: str) -> None:
-        last = self._last_post.get(channel)
-        if last is not None and self.settings.pace > 0:
-            wait = self.settings.pace - (time.monotonic() - last)
-            if wait > 0:
-                self.sleep(wait)
-        self._last_post[channel] = time.monotonic()
+        """Wait for this channel's next free slot. Slots are reserved in the database, so the
+        pace holds across every worker sharing it."""
+        if self.settings.pace <= 0:
+            return
+        wait = repo.reserve_post_slot(self.engine, channel, self.settings.pace,
+                                      datetime.now(timezone.utc))
+        if wait > 0:
+            self.sleep(wait)

@@ -43,7 +43,14 @@ def utcnow() -> datetime:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
+    """This worker's name on the leases it takes.
+
+    ``WATCHER_WORKER_ID`` (e.g. the host name under systemd) lets a restarted worker take back
+    its own leases at once after a crash; by default the name includes the process id, and a
+    dead worker's leases return to the pool when they expire. Two live workers must never
+    share a name.
+    """
+    return os.environ.get("WATCHER_WORKER_ID") or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -218,24 +225,57 @@ class Pipeline:
     def analyse(self, article: Article, report: CycleReport | None = None,
                 rule_ids: Sequence[str] | None = None) -> int:
         """Match an article, decide what is news, store findings and alerts. Returns its id."""
-        assert self.rules is not None
         now = self.clock()
         article_id, _ = repo.save_article(self.engine, article, "feed", now)
+        results = self.judge(article, rule_ids=rule_ids)
+        for f, d, _alert in results:
+            if report is not None:
+                report.count(f.rule_id, d.kind)
+        if results:
+            repo.record_findings(self.engine, article_id, results, now)
+        return article_id
+
+    def judge(self, article: Article, known: list[Known] | None = None,
+              rule_ids: Sequence[str] | None = None,
+              ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
+        """Match and decide, without storing: (finding, decision, alert row or None)."""
+        assert self.rules is not None
         findings = match_stage.match_article(article, self.rules)
         if rule_ids is not None:
             findings = [f for f in findings if f.rule_id in rule_ids]
+        seen: set[tuple[str, str]] = set()  # one finding per (rule, key) and article
+        findings = [f for f in findings
+                    if (f.rule_id, f.key) not in seen and not seen.add((f.rule_id, f.key))]
         if not findings:
-            return article_id
-        known = repo.known_findings(self.engine, {f.rule_id for f in findings})
+            return []
+        if known is None:
+            known = repo.known_findings(self.engine, {f.rule_id for f in findings})
         results = []
+        now = self.clock()
         for f in findings:
             decision = decide_stage.decide(f, known, now)
-            if report is not None:
-                report.count(f.rule_id, decision.kind)
             results.append((f, decision, self._alert_for(f, decision, article)))
             known.append(_as_known(f, decision))  # two findings of one article are one story
-        repo.record_findings(self.engine, article_id, results, now)
-        return article_id
+        return results
+
+    def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
+               dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
+               ) -> list[tuple[Article, Finding, Decision]]:
+        """Run the rules again over stored articles (after a rule change). Findings already on
+        record do not repeat; new ones alert, unless ``dry_run``, which stores nothing."""
+        ids = repo.article_ids_since(self.engine, since)
+        known = repo.known_findings(self.engine) if dry_run else None
+        news: list[tuple[Article, Finding, Decision]] = []
+        for i, article_id in enumerate(ids, 1):
+            article = repo.load_article(self.engine, article_id)
+            if article is not None:
+                results = self.judge(article, known, rule_ids)
+                news += [(article, f, d) for f, d, a in results if a is not None]
+                if results and not dry_run:
+                    repo.record_findings(self.engine, article_id, results, self.clock())
+            if progress:
+                progress(i, len(ids))
+        return news
 
     def _alert_for(self, f: Finding, d: Decision, article: Article) -> dict[str, Any] | None:
         assert self.rules is not None

@@ -96,22 +96,53 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         except Exception:
             log.exception("rule reload failed")
 
-    now = datetime.now(timezone.utc)
-    sched.add_job(cycle, "interval", seconds=tick, id="cycle", next_run_time=now)
-    sched.add_job(prune, "interval", hours=1, id="retention", next_run_time=now)
-    sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver", next_run_time=now)
-    sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
+    def add_jobs() -> None:
+        now = datetime.now(timezone.utc)
+        sched.add_job(cycle, "interval", seconds=tick, id="cycle", next_run_time=now)
+        sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver",
+                      next_run_time=now)
+        sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
+        sched.add_job(prune, "interval", hours=1, id="retention", next_run_time=now)
+
+    def startup(attempt: int = 0) -> None:
+        """Migrate and load rules and baseline; until the database answers, retry (and let
+        /healthz say why) instead of exiting."""
+        if stop.is_set():
+            return
+        try:
+            pipeline.start()
+        except Exception as exc:  # noqa: BLE001 - reported on /healthz and retried
+            delay = min(60, 2 ** min(attempt, 6))
+            health.cycle_failed(f"start-up failed: {type(exc).__name__}: {str(exc)[:300]}")
+            log.error("start-up failed (retrying in %ss): %s", delay, exc)
+            sched.add_job(startup, "date", args=[attempt + 1], id="startup",
+                          replace_existing=True,
+                          run_date=datetime.now(timezone.utc) + timedelta(seconds=delay))
+            return
+        add_jobs()
+
     _install_signals(stop, pipeline)
     sched.start()
+    sched.add_job(startup, id="startup", next_run_time=datetime.now(timezone.utc))
     log.info("watcher running: %d feed(s) in the config, tick %ss", len(service.settings.feeds),
              tick)
     stop.wait()
     log.info("stopping: finishing the work in hand (up to %ss)", GRACE_SECONDS)
     pipeline.stopping.set()
-    sched.shutdown(wait=True)
-    pipeline.release_claims()
+    closer = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
+    closer.start()
+    closer.join(GRACE_SECONDS)
     if http is not None:
         http.shutdown()
+    if closer.is_alive():
+        # Work still running keeps its leases; they expire and the next start takes it over.
+        log.warning("grace period of %ss over: exiting with work in hand", GRACE_SECONDS)
+        logging.shutdown()
+        os._exit(0)
+    try:
+        pipeline.release_claims()
+    except Exception as exc:  # noqa: BLE001 - e.g. the database is gone; leases expire
+        log.warning("could not hand back leased work (%s); it returns when leases expire", exc)
     service.close()
     log.info("stopped")
     return 0

@@ -58,6 +58,11 @@ def upgrade() -> None:
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feeds_next_check_at'), ['next_check_at'], unique=False)
 
+    op.create_table('channel_pace',
+    sa.Column('channel', sa.Text(), nullable=False),
+    sa.Column('next_post', sa.Float(), nullable=False),
+    sa.PrimaryKeyConstraint('channel')
+    )
     op.create_table('rule_state',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
@@ -165,6 +170,7 @@ def downgrade() -> None:
 
     op.drop_table('entries')
     op.drop_table('rule_state')
+    op.drop_table('channel_pace')
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeds_next_check_at'))
 

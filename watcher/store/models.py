@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -128,3 +137,11 @@ class RuleStateRow(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(Text, unique=True, nullable=False))
     value: str = Field(default="", sa_column=Column(Text))
+
+
+class ChannelPaceRow(SQLModel, table=True):
+    """When a channel may next receive a message: Slack pacing shared by every worker."""
+
+    __tablename__ = "channel_pace"
+    channel: str = Field(sa_column=Column(Text, primary_key=True))
+    next_post: float = Field(default=0.0, sa_column=Column(Float, nullable=False))  # unix time

@@ -7,16 +7,24 @@ transaction (the outbox); an alert's state changes are each committed before the
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import case, delete, func, insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from watcher.settings import FeedSettings
-from watcher.store.models import AlertRow, ArticleRow, EntryRow, Feed, FindingRow, RuleStateRow
+from watcher.store.models import (
+    AlertRow,
+    ArticleRow,
+    ChannelPaceRow,
+    EntryRow,
+    Feed,
+    FindingRow,
+    RuleStateRow,
+)
 from watcher.types import Article, Change, Decision, Entry, FeedState, Finding, Known
 
 
@@ -314,10 +322,10 @@ def claim_alerts(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                  limit: int = 50) -> list[AlertRow]:
     from watcher.store.lease import claim
 
+    """Alerts waiting for delivery, oldest first, due or not: a channel's alerts go out in
+    order, so one still waiting (``next_attempt_at`` in the future) holds back those after it."""
     return claim(engine, AlertRow, now, owner, lease_seconds, limit,
-                 where=[AlertRow.state.in_(["pending", "sending"]),  # type: ignore[attr-defined]
-                        or_(AlertRow.next_attempt_at.is_(None),  # type: ignore[union-attr]
-                            AlertRow.next_attempt_at <= now)],
+                 where=[AlertRow.state.in_(["pending", "sending"])],  # type: ignore[attr-defined]
                  order_by=AlertRow.id)
 
 
@@ -394,3 +402,67 @@ def prune_article_text(engine: Engine, older_than: datetime) -> int:
 def last_poll(engine: Engine) -> datetime | None:
     with Session(engine) as s:
         return utc(s.exec(select(func.max(Feed.last_polled_at))).first())
+
+
+def count_sent_since(engine: Engine, rule_id: str, since: datetime) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(AlertRow).where(
+            AlertRow.rule_id == rule_id, AlertRow.state == "sent",
+            AlertRow.kind.in_(["new", "digest"]),  # type: ignore[attr-defined]
+            AlertRow.sent_at >= since)).one()
+
+
+def fold_into_digest(engine: Engine, alert_ids: Sequence[int], rule_id: str, channel: str,
+                     owner: str, now: datetime, lease_seconds: int = 120) -> AlertRow:
+    """Replace waiting alerts by one digest row (in one transaction); the originals are kept,
+    marked ``folded`` with the digest's id."""
+    with Session(engine, expire_on_commit=False) as s:
+        rows = list(s.exec(select(AlertRow).where(AlertRow.id.in_(list(alert_ids)))  # type: ignore[union-attr]
+                           .order_by(AlertRow.id)))
+        items = [{"id": r.id, **(r.payload or {})} for r in rows]
+        digest = AlertRow(kind="digest", rule_id=rule_id, channel=channel, state="pending",
+                          created_at=now, next_attempt_at=now, lease_owner=owner,
+                          lease_until=now + timedelta(seconds=lease_seconds),
+                          payload={"summary": f"{len(items)} new alerts for {rule_id}",
+                                   "items": items, "severity": items[0].get("severity", "info")
+                                   if items else "info"})
+        s.add(digest)
+        s.flush()
+        for r in rows:
+            r.state, r.error, r.lease_owner, r.lease_until = (
+                "folded", f"sent in digest #{digest.id}", None, None)
+            s.add(r)
+        s.commit()
+        return digest
+
+
+def article_ids_since(engine: Engine, since: datetime) -> list[int]:
+    """Feed articles with their text still stored, fetched since ``since``, oldest first."""
+    with Session(engine) as s:
+        return list(s.exec(select(ArticleRow.id).where(
+            ArticleRow.origin == "feed", ArticleRow.text.is_not(None),  # type: ignore[union-attr]
+            ArticleRow.fetched_at >= since).order_by(ArticleRow.fetched_at, ArticleRow.id)))
+
+
+def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) -> float:
+    """Reserve the channel's next posting slot; returns how many seconds to wait for it.
+
+    One atomic UPDATE ... RETURNING takes the slot, so workers sharing the database queue up
+    one ``pace`` apart, and no lock is held while they wait.
+    """
+    t = now.timestamp()
+    stmt = (update(ChannelPaceRow).where(ChannelPaceRow.channel == channel)  # type: ignore[arg-type]
+            .values(next_post=case((ChannelPaceRow.next_post > t, ChannelPaceRow.next_post),
+                                   else_=t) + pace)
+            .returning(ChannelPaceRow.next_post))
+    with engine.begin() as conn:
+        taken = conn.execute(stmt).scalar()
+        if taken is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(ChannelPaceRow).values(channel=channel,
+                                                               next_post=t + pace))
+                return 0.0
+            except IntegrityError:  # another worker created the row first: take the next slot
+                taken = conn.execute(stmt).scalar()
+    return max(0.0, float(taken) - pace - t)

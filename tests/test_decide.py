@@ -1,0 +1,129 @@
+"""decide(): new / update / known, from facts alone, and the fact comparison under it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from watcher.decide import decide
+from watcher.facts import compare
+from watcher.facts.dates import DateFact
+from watcher.facts.places import place
+from watcher.types import Finding, Known
+
+RULE = "summit-announcement"
+
+
+def when(start: str, end: str | None = None, precision: str = "day") -> dict:
+    return DateFact(date.fromisoformat(start), date.fromisoformat(end or start), precision).to_json()
+
+
+def where(*names: str) -> list[dict]:
+    return [place(n).to_json() for n in names]
+
+
+def facts(w=None, d=None, status="announced", **extra) -> dict:
+    return {"who": "Donald Trump and Kim Jong Un", "where": w or [], "when": d,
+            "status": status, **extra}
+
+
+def finding(f: dict, rule: str = RULE) -> Finding:
+    return Finding(rule_id=rule, key="k", facts=f, evidence="")
+
+
+def known(f: dict, ident: int = 1, rule: str = RULE, origin="baseline") -> Known:
+    return Known(id=ident, rule_id=rule, key="k", facts=f, origin=origin)
+
+
+END_FEB = when("2019-02-21", "2019-02-28", "part-of-month")
+HANOI = facts(where("Hanoi"), when("2019-02-27", "2019-02-28", "range"))
+
+
+def test_nothing_known_is_new_with_every_fact_as_a_change():
+    d = decide(finding(HANOI), [])
+    assert d.kind == "new" and d.matched is None
+    assert {c.fact for c in d.changes} >= {"where", "when", "status"}
+    assert all(c.was == "not known" for c in d.changes)
+
+
+def test_precise_date_and_place_update_a_vague_plan():
+    d = decide(finding(HANOI), [known(facts(d=END_FEB))])
+    assert d.kind == "update" and d.matched.id == 1
+    changes = {c.fact: c for c in d.changes}
+    assert changes["where"].now == "Hanoi, Vietnam" and changes["where"].was == "not announced"
+    assert changes["when"].now == "Feb 27-28, 2019" and changes["when"].was == "late February 2019"
+
+
+def test_a_vaguer_or_equal_report_is_known():
+    assert decide(finding(facts(d=END_FEB)), [known(HANOI)]).kind == "known"
+    assert decide(finding(HANOI), [known(HANOI)]).kind == "known"
+
+
+def test_other_rules_are_ignored():
+    assert decide(finding(HANOI), [known(HANOI, rule="pompeo-trip")]).kind == "new"
+
+
+def test_date_outside_the_window_is_another_development():
+    assert decide(finding(facts(d=when("2019-06-30"))), [known(facts(d=END_FEB))]).kind == "new"
+
+
+def test_windows_are_anchored_in_time():
+    sept_2018 = facts(where("New York"), when("2018-09-01", "2018-09-30", "month"))
+    sept_2026 = facts(where("New York"), when("2026-09-01", "2026-09-30", "month"))
+    assert decide(finding(sept_2026), [known(sept_2018)]).kind == "new"
+
+
+def test_undated_known_does_not_swallow_a_dated_plan_years_later():
+    invitation = facts(where("United States"), when("2018-08-06", "2019-08-06", "none"), "planned")
+    april_2026 = facts(where("Washington"), when("2026-04-01", "2026-04-30", "month"))
+    assert decide(finding(april_2026), [known(invitation)]).kind == "new"
+
+
+def test_place_inside_a_known_region_refines_it():
+    vietnam = facts(where("Vietnam"), END_FEB)
+    d = decide(finding(HANOI), [known(vietnam)])
+    assert d.kind == "update" and "where" in {c.fact for c in d.changes}
+
+
+def test_another_country_is_another_development():
+    bangkok = facts(where("Bangkok"), END_FEB)
+    assert decide(finding(HANOI), [known(bangkok)]).kind == "new"
+
+
+def test_a_held_development_is_never_news_again():
+    held = facts(where("North Korea"), when("2018-05-01", "2018-05-10", "part-of-month"), "held")
+    precise = facts(where("Pyongyang"), when("2018-05-09"), "held")
+    d = decide(finding(precise), [known(held)])
+    assert d.kind == "known" and "already happened" in d.reason
+
+
+def test_a_vague_memory_does_not_hide_a_precise_plan():
+    memory = facts(where("Vietnam"), when("2019-01-01", "2019-12-31", "year"), "held")
+    plan = facts(d=END_FEB)
+    d = decide(finding(HANOI), [known(memory, 1), known(plan, 2)])
+    assert d.kind == "update" and d.matched.id == 2
+
+
+def test_status_changes_are_updates():
+    planned = facts(where("Ulaanbaatar"), when("2026-09-08", "2026-09-14", "week"))
+    postponed = dict(planned, status="postponed")
+    d = decide(finding(postponed), [known(planned)])
+    assert d.kind == "update"
+    assert [(c.fact, c.now, c.was) for c in d.changes] == [("status", "postponed", "announced")]
+    rumor = dict(planned, status="rumored")
+    assert decide(finding(planned), [known(rumor)]).kind == "update"
+    assert decide(finding(rumor), [known(planned)]).kind == "known"
+
+
+def test_different_ordinals_are_different_trips():
+    third = {"who": "Mike Pompeo", "where": where("North Korea"), "ordinal": 3, "status": "held",
+             "when": when("2018-01-01", "2018-12-31", "year")}
+    fourth = dict(third, ordinal=4, when=when("2018-10-07"), status="announced")
+    assert not compare.compatible(third, fourth)
+
+
+def test_compare_helpers():
+    assert compare.kind_of(END_FEB) == "date"
+    assert compare.kind_of(where("Hanoi")) == "place"
+    assert compare.covers(HANOI, facts(d=END_FEB))
+    assert not compare.covers(facts(d=END_FEB), HANOI)
+    assert compare.specificity(HANOI) < compare.specificity(facts(d=END_FEB))

@@ -1,0 +1,226 @@
+"""The outbox sender against the real slack_sdk client and a Slack Web API stand-in: outages,
+rate limits, permanent errors, threads, digests, and kill -9 at random points."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import ROOT, write_config
+from tests.slack_standin import SlackStandIn
+from watcher.deliver import Delivery
+from watcher.notify.slack import SlackNotifier, make_slack_client
+from watcher.settings import SlackSettings
+from watcher.store import repo
+from watcher.store.db import make_engine, migrate
+from watcher.types import Article, Change, Decision, Finding, Known
+
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def engine(tmp_path):  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(eng)
+    yield eng
+    eng.dispose()
+
+
+def add_alert(engine, n: int, *, rule: str = "pompeo-trip", kind: str = "new",  # type: ignore[no-untyped-def]
+              outlet: str | None = None, matched: Known | None = None,
+              channel: str = "#news-alerts") -> int:
+    art = Article(f"https://news.test/{rule}/{n}", f"Story {n} & <b>more</b>", "text", T0,
+                  outlet=outlet or f"Outlet {n}")
+    art_id, _ = repo.save_article(engine, art, "feed", T0)
+    f = Finding(rule_id=rule, key=f"k{n}", facts={}, evidence=f"Pompeo will visit place {n}.",
+                matched=("Pompeo",), summary=f"Pompeo to visit place {n}")
+    d = Decision(kind if kind in ("new", "update") else "known", "test", matched=matched,
+                 changes=(Change("where", f"place {n}", "not known"),))
+    payload = {"summary": f.summary, "article_url": art.url, "article_title": art.title,
+               "evidence": f.evidence, "matched": ["Pompeo"],
+               "changes": [{"fact": "where", "now": f"place {n}", "was": "not known"}],
+               "outlet": art.outlet, "published": T0.isoformat(), "severity": "info"}
+    [alert_id] = repo.record_findings(engine, art_id, [(f, d, {
+        "kind": kind, "rule_id": rule, "channel": channel, "payload": payload})], T0)
+    return alert_id
+
+
+def delivery(engine, slack: SlackStandIn, clock: Clock, **settings) -> Delivery:  # type: ignore[no-untyped-def]
+    notifier = SlackNotifier(make_slack_client("xoxb-test", slack.base_url, 5.0))
+    return Delivery(engine, notifier, SlackSettings(pace=0, **settings), clock=clock,
+                    owner="test", sleep=lambda s: None)
+
+
+def ids_posted(slack: SlackStandIn) -> list[int]:
+    return [m["metadata"]["event_payload"]["alert_id"] for m in slack.messages]
+
+
+def test_outage_queues_alerts_until_it_ends_and_order_is_kept(engine):
+    clock = Clock()
+    ids = [add_alert(engine, n) for n in range(4)]
+    with SlackStandIn() as slack:
+        d = delivery(engine, slack, clock, digest_after=0)
+        slack.set_down(True)
+        for _ in range(3):  # the outage lasts three delivery rounds
+            d.deliver()
+            clock.advance(700)
+        assert slack.messages == []
+        counts = repo.alert_counts(engine)  # the first one may have been posted: "sending"
+        assert counts.get("pending", 0) + counts.get("sending", 0) == 4
+        slack.set_down(False)
+        d.deliver()
+        assert ids_posted(slack) == ids
+        d.deliver()
+        assert ids_posted(slack) == ids  # nothing twice
+
+
+def test_rate_limit_honours_retry_after_and_server_errors_back_off(engine):
+    clock = Clock()
+    ids = [add_alert(engine, n) for n in range(2)]
+    with SlackStandIn() as slack:
+        d = delivery(engine, slack, clock, digest_after=0)
+        slack.fail_next(1, "ratelimited", status=429, retry_after=30)
+        d.deliver()
+        assert slack.messages == []
+        [row] = [r for r in repo.list_alerts(engine) if r.id == ids[0]]
+        assert repo.utc(row.next_attempt_at) == T0 + timedelta(seconds=30)
+        clock.advance(10)
+        d.deliver()
+        assert slack.messages == []  # still waiting, as Slack asked
+        clock.advance(21)
+        slack.fail_next(1, "internal_error", status=500)
+        d.deliver()
+        assert slack.messages == []
+        clock.advance(600)
+        d.deliver()
+        assert ids_posted(slack) == ids
+
+
+def test_a_lost_answer_is_checked_in_history_before_sending_again(engine):
+    clock = Clock()
+    ids = [add_alert(engine, n) for n in range(2)]
+    with SlackStandIn() as slack:
+        d = delivery(engine, slack, clock, digest_after=0)
+        slack.lose_next_response(1)  # Slack posts the first message, the answer never comes
+        d.deliver()
+        assert ids_posted(slack) == ids[:1]
+        clock.advance(600)
+        d.deliver()
+        d.deliver()
+        assert ids_posted(slack) == ids  # the first one was found in history, not re-posted
+        assert {r.state for r in repo.list_alerts(engine)} == {"sent"}
+
+
+def test_permanent_error_is_recorded_and_retry_resends(engine):
+    clock = Clock()
+    alert_id = add_alert(engine, 1, channel="#nowhere")
+    with SlackStandIn() as slack:
+        slack.missing_channels.add("nowhere")
+        d = delivery(engine, slack, clock)
+        d.deliver()
+        [row] = repo.list_alerts(engine, ["failed"])
+        assert row.id == alert_id and row.error.startswith("channel_not_found")
+        clock.advance(3600)
+        d.deliver()
+        assert slack.messages == []  # failed for good: not retried by itself
+        slack.missing_channels.clear()
+        assert repo.retry_alert(engine, alert_id, clock())
+        d.deliver()
+        assert ids_posted(slack) == [alert_id]
+
+
+def test_update_is_a_thread_reply_and_a_new_outlet_edits_the_source_count(engine):
+    clock = Clock()
+    parent = add_alert(engine, 1, outlet="Meridian Post")
+    with SlackStandIn() as slack:
+        d = delivery(engine, slack, clock)
+        d.deliver()
+        [first] = slack.messages
+        [finding] = repo.known_findings(engine)
+        update_id = add_alert(engine, 2, kind="update", matched=finding)
+        sources_id = add_alert(engine, 3, kind="sources", matched=finding,
+                               outlet="Lakeside Herald")
+        d.deliver()
+        assert len(slack.messages) == 2
+        reply = slack.messages[1]
+        assert reply["thread_ts"] == first["ts"]
+        assert reply["metadata"]["event_payload"]["alert_id"] == update_id
+        assert len(slack.updates) == 1 and slack.updates[0]["ts"] == first["ts"]
+        states = {r.id: r.state for r in repo.list_alerts(engine)}
+        assert states == {parent: "sent", update_id: "sent", sources_id: "sent"}
+
+
+def test_a_flood_of_alerts_for_one_rule_becomes_one_digest(engine):
+    clock = Clock()
+    ids = [add_alert(engine, n) for n in range(8)]
+    other = add_alert(engine, 99, rule="summit-announcement")
+    with SlackStandIn() as slack:
+        d = delivery(engine, slack, clock, digest_after=5)
+        d.deliver()
+        assert len(slack.messages) == 2  # one digest for pompeo-trip, one summit alert
+        digest = slack.messages[0]
+        for n in range(8):
+            assert f"https://news.test/pompeo-trip/{n}" in str(digest["blocks"])
+        assert ids_posted(slack)[1] == other
+        states = {r.id: r.state for r in repo.list_alerts(engine, limit=100)}
+        assert all(states[i] == "folded" for i in ids)
+
+
+def test_sender_killed_at_random_points_loses_nothing_and_posts_nothing_twice(tmp_path):
+    """kill -9 the sender mid-delivery 20 times, then let it finish: each alert once."""
+    db = tmp_path / "watcher.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    ids = [add_alert(engine, n) for n in range(12)]
+    engine.dispose()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    rng = random.Random(1234)
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "WATCHER_WORKER_ID": "sender"}
+    env.pop("SLACK_WEBHOOK_URL", None)
+    with SlackStandIn() as slack:
+        slack.delay = 0.05  # each Slack call takes a moment: kills land mid-flight
+        cfg = write_config(tmp_path, feeds=[], slack_base_url=slack.base_url, rules=rules,
+                           slack_extra="digest_after = 0")
+        cmd = [sys.executable, "-m", "watcher.cli", "run", "--once", "--config", str(cfg)]
+        kills = 0
+        for _ in range(20):
+            before = len(slack.messages)
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 60
+            while len(slack.messages) == before and proc.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.005)  # wait until this run is posting
+            time.sleep(rng.uniform(0, 0.12))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait(timeout=30)
+            if len(slack.messages) >= len(ids):
+                break
+        done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        posted = ids_posted(slack)
+    assert kills >= 5, "the sender finished before it could be killed: the test proves nothing"
+    assert sorted(posted) == ids  # none lost, none twice
+    assert posted == ids  # and in order

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from watcher.parse import canonical_url, entry_key, parse_feed, strip_html
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+RSS_HEADERS = {"content-type": "application/rss+xml; charset=utf-8"}
+
+
+def parse(name: str, url: str = "https://gazette.example/feed.xml"):
+    return parse_feed((FEEDS / name).read_bytes(), RSS_HEADERS, url)
+
+
+def test_rss_entries():
+    feed = parse("rss.xml")
+    assert feed.status == "ok" and feed.bozo is None and feed.error is None
+    assert feed.title == "Harbour Gazette & Friends"
+    first, second, third, fourth = feed.entries
+    assert first.key == "gazette-7"
+    assert first.title == "Crane collapse halts Rotterdam terminal"
+    assert first.summary == "Container traffic was halted on Thursday.\nNo injuries & no delays."
+    assert first.published == datetime(2024, 3, 14, 8, 30, tzinfo=UTC)
+    assert first.outlet == "Harbour Gazette & Friends"
+    assert first.feed_url == "https://gazette.example/feed.xml"
+    assert second.key == "https://gazette.example/news/second?page=2"  # canonical link
+    assert second.published is None
+    assert third.key.startswith("sha256:") and third.link is None
+    assert fourth.key == "gazette-9"  # a relative guid is kept as written
+    assert fourth.link == "https://gazette.example/news/relative"
+
+
+def test_atom_entry():
+    feed = parse("atom.xml")
+    (entry,) = feed.entries
+    assert feed.title == "Port Wire"
+    assert entry.key == "tag:wire.example,2024:antwerp"
+    assert entry.summary == "Carriers divert vessels."
+    assert entry.published == datetime(2024, 3, 14, 16, 15, tzinfo=UTC)
+    assert entry.published.tzinfo is UTC
+
+
+def test_bozo_feed_with_entries_is_ok():
+    feed = parse("bozo.xml")
+    assert feed.status == "ok" and feed.bozo and "not well-formed" in feed.bozo
+    assert [e.key for e in feed.entries] == ["s-1", "s-2"]
+    assert feed.entries[0].published is None  # "not a date at all"
+
+
+def test_feed_without_entries_is_empty():
+    feed = parse("empty.xml")
+    assert feed.status == "empty" and feed.title == "Quiet Feed" and feed.entries == ()
+    assert feed.ok
+
+
+@pytest.mark.parametrize("body, headers, words", [
+    ((PAGES / "article.html").read_bytes(), {"content-type": "text/html"}, "HTML page"),
+    ((PAGES / "article.html").read_bytes(), {}, "HTML page"),
+    (bytes(range(256)) * 40, {"content-type": "application/octet-stream"}, "not a feed"),
+    (b"", {}, "empty body"),
+    (b"   \n", {}, "empty body"),
+    (b'{"items": []}', {"content-type": "application/json"}, "not a feed"),
+])
+def test_not_a_feed(body, headers, words):
+    feed = parse_feed(body, headers, "https://x.example/feed")
+    assert feed.status == "not_a_feed" and words in feed.error and not feed.ok
+
+
+def test_body_is_never_taken_for_a_filename_or_url(tmp_path):
+    secret = tmp_path / "secret.xml"
+    secret.write_text('<rss version="2.0"><channel><title>local file</title><item><guid>x</guid>'
+                      "</item></channel></rss>")
+    for body in (str(secret).encode(), b"file://" + str(secret).encode()):
+        assert parse_feed(body, {}, "https://x.example/").status == "not_a_feed"
+
+
+def test_duplicate_items_give_one_entry():
+    item = "<item><guid>same</guid><title>t</title></item>"
+    body = f'<rss version="2.0"><channel><title>d</title>{item}{item}</channel></rss>'.encode()
+    assert len(parse_feed(body, {}, "https://x.example/").entries) == 1
+
+
+def test_charset_from_headers():
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Café</title><item>'
+            "<guid>1</guid><title>Zürich</title></item></channel></rss>").encode("iso-8859-1")
+    feed = parse_feed(body, {"content-type": "text/xml; charset=iso-8859-1"}, "https://x/")
+    assert feed.title == "Café" and feed.entries[0].title == "Zürich"
+
+
+@pytest.mark.parametrize("url, canonical", [
+    ("HTTPS://Example.COM/a?utm_source=x&b=1&utm_campaign=y#frag", "https://example.com/a?b=1"),
+    ("http://example.com:80/a?fbclid=1&gclid=2&mc_cid=3&mc_eid=4", "http://example.com/a"),
+    ("https://example.com:8443/x?a=1&a=2", "https://example.com:8443/x?a=1&a=2"),
+    ("https://example.com", "https://example.com/"),
+    ("https://example.com/p?q=a%20b", "https://example.com/p?q=a+b"),
+])
+def test_canonical_url(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+def test_entry_key_chain():
+    assert entry_key({"id": " abc ", "link": "https://x/y"}, "https://x/") == "abc"
+    assert entry_key({"id": "", "link": "https://X/y?utm_x=1"}, "https://x/") == "https://x/y"
+    assert entry_key({"link": "/rel"}, "https://x.example/feed") == "https://x.example/rel"
+    a = entry_key({"title": "t", "summary": "s"}, "https://x/")
+    assert a == entry_key({"title": "t", "summary": "s"}, "https://other/")
+    assert a != entry_key({"title": "t", "summary": "s2"}, "https://x/")
+    assert a.startswith("sha256:") and len(a) == 7 + 64
+
+
+def test_strip_html():
+    assert strip_html("<p>a <b>b</b></p><p>c&amp;d</p><style>x{}</style>") == "a b\nc&d"
+    assert strip_html(None) == ""

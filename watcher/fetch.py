@@ -1,0 +1,590 @@
+"""Fetch a URL safely: one GET, classified into a small set of outcome kinds.
+
+``Fetcher.get`` never raises for network or HTTP problems: every transport exception and every
+HTTP status goes through ``classify`` and comes back as a ``FetchResult`` whose ``status`` is a
+``FetchStatus`` and whose ``error`` says what happened in words.
+
+Safety, on every request and on every redirect hop:
+
+* timeouts on connect and on the whole request, body included: a server trickling bytes
+  forever is cut off at ``settings.timeout`` (a watchdog shuts the socket down);
+* a cap on the *decoded* body: gzip/deflate are decoded here, in bounded steps, so a gzip bomb
+  stops at ``max_bytes`` without being inflated in memory;
+* redirects are followed by hand, at most ``max_redirects``, each target checked again;
+* no requests to loopback, private, link-local, multicast, reserved or otherwise non-global
+  addresses (all addresses a name resolves to are checked, IPv4-mapped IPv6 included), unless
+  ``settings.allow_private_addresses``. The check runs when the connection is made (a guarded
+  httpcore network backend connects to the address it checked), so DNS rebinding between a
+  check and the connect does not get through. ``allow_hosts`` exempts exact ``host:port``
+  origins; it exists for tests that serve a first hop from 127.0.0.1 and must not be used in
+  configuration.
+
+Cookies are never stored and proxies from the environment are ignored (``trust_env=False``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import heapq
+import ipaddress
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, NamedTuple, Self
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from watcher.settings import FetchSettings
+
+__all__ = [
+    "FEED_ACCEPT", "PAGE_ACCEPT", "PAGE_TYPES", "FetchResult", "FetchStatus", "Fetcher",
+    "address_problem", "classify",
+]
+
+
+class FetchStatus(str, Enum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    TIMEOUT = "timeout"
+    CONNECTION_ERROR = "connection_error"
+    DNS_ERROR = "dns_error"
+    BLOCKED_ADDRESS = "blocked_address"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    BAD_REDIRECT = "bad_redirect"
+    NOT_FOUND = "not_found"
+    GONE = "gone"
+    RATE_LIMITED = "rate_limited"
+    CLIENT_ERROR = "client_error"
+    SERVER_ERROR = "server_error"
+    TOO_LARGE = "too_large"
+    BAD_CONTENT_TYPE = "bad_content_type"
+    BAD_URL = "bad_url"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+# Signatures of content that is certainly not a page, for servers that send no Content-Type.
+_BINARY_MAGIC = {b"%PDF": "application/pdf", b"PK\x03\x04": "application/zip",
+                 b"\x89PNG": "image/png", b"GIF8": "image/gif", b"\xff\xd8\xff": "image/jpeg"}
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    url: str  # final URL, after redirects
+    status: str  # a FetchStatus value
+    http_status: int | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case keys
+    content_type: str | None = None  # the Content-Type header as sent (charset included)
+    retry_after: float | None = None  # seconds
+    error: str | None = None  # in words
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == FetchStatus.OK
+
+    @property
+    def media_type(self) -> str | None:
+        return _media_type(self.content_type)
+
+    @property
+    def charset(self) -> str | None:
+        return charset_of(self.content_type)
+
+
+# -- internal outcomes, turned into kinds by classify() -------------------------------------
+
+
+class _FetchProblem(Exception):
+    """Raised inside ``get`` for problems we detect ourselves; ``classify`` maps the class."""
+
+
+class BlockedAddress(_FetchProblem):
+    def __init__(self, host: str, reason: str):
+        self.host, self.reason = host, reason
+        super().__init__(f"{host} refused: {reason}")
+
+
+class DnsFailure(_FetchProblem):
+    pass
+
+
+class TooLarge(_FetchProblem):
+    pass
+
+
+class BodyTimeout(_FetchProblem):
+    pass
+
+
+class BadContentType(_FetchProblem):
+    pass
+
+
+class BadUrl(_FetchProblem):
+    pass
+
+
+class BadRedirect(_FetchProblem):
+    pass
+
+
+class TooManyRedirects(_FetchProblem):
+    pass
+
+
+class Classification(NamedTuple):
+    status: FetchStatus
+    error: str | None
+    retry_after: float | None = None
+
+
+_PROBLEM_KINDS: dict[type, FetchStatus] = {
+    BlockedAddress: FetchStatus.BLOCKED_ADDRESS, DnsFailure: FetchStatus.DNS_ERROR,
+    TooLarge: FetchStatus.TOO_LARGE, BodyTimeout: FetchStatus.TIMEOUT,
+    BadContentType: FetchStatus.BAD_CONTENT_TYPE, BadUrl: FetchStatus.BAD_URL,
+    BadRedirect: FetchStatus.BAD_REDIRECT, TooManyRedirects: FetchStatus.TOO_MANY_REDIRECTS,
+}
+_DNS_WORDS = ("name or service not known", "nodename nor servname", "name resolution",
+              "getaddrinfo failed", "no address associated", "no such host")
+
+
+def classify(outcome: BaseException | int, headers: Mapping[str, str] | None = None, *,
+             settings: FetchSettings | None = None, now: float | None = None) -> Classification:
+    """Map a transport exception or an HTTP status code to (kind, error in words, retry_after).
+
+    The one place where outcomes become kinds; ``Fetcher.get`` calls nothing else.
+    """
+    s = settings or FetchSettings()
+    if isinstance(outcome, int):
+        return _classify_status(outcome, headers or {}, now)
+    exc = outcome
+    for cls, kind in _PROBLEM_KINDS.items():
+        if isinstance(exc, cls):
+            return Classification(kind, str(exc))
+    if isinstance(exc, httpx.ConnectTimeout):
+        return Classification(FetchStatus.TIMEOUT, f"connect timeout after {_n(s.connect_timeout)}s")
+    if isinstance(exc, httpx.ReadTimeout):
+        return Classification(FetchStatus.TIMEOUT, f"no response within {_n(s.timeout)}s")
+    if isinstance(exc, httpx.TimeoutException):
+        return Classification(FetchStatus.TIMEOUT, f"timeout ({type(exc).__name__}): {exc}")
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return Classification(FetchStatus.BAD_URL, f"invalid URL: {exc}")
+    if isinstance(exc, httpx.DecodingError):
+        return Classification(FetchStatus.SERVER_ERROR, f"body could not be decoded: {exc}")
+    text = str(exc) or type(exc).__name__
+    low = text.lower()
+    if isinstance(exc, socket.gaierror) or any(w in low for w in _DNS_WORDS):
+        return Classification(FetchStatus.DNS_ERROR, f"DNS lookup failed: {text}")
+    if "refused" in low:
+        return Classification(FetchStatus.CONNECTION_ERROR, "connection refused")
+    if "ssl" in low or "certificate" in low:
+        return Classification(FetchStatus.CONNECTION_ERROR, f"TLS error: {text}")
+    if isinstance(exc, (httpx.TransportError, OSError, httpcore.NetworkError)):
+        return Classification(FetchStatus.CONNECTION_ERROR, f"{type(exc).__name__}: {text}")
+    return Classification(FetchStatus.CONNECTION_ERROR, f"unexpected {type(exc).__name__}: {text}")
+
+
+def _classify_status(code: int, headers: Mapping[str, str], now: float | None) -> Classification:
+    if 200 <= code < 300:
+        return Classification(FetchStatus.OK, None)
+    if code == 304:
+        return Classification(FetchStatus.NOT_MODIFIED, None)
+    retry_after = parse_retry_after(headers.get("retry-after"), now)
+    if code == 404:
+        return Classification(FetchStatus.NOT_FOUND, "not found (HTTP 404)")
+    if code == 410:
+        return Classification(FetchStatus.GONE, "gone (HTTP 410)")
+    if code == 429 or (code == 503 and retry_after is not None):
+        after = f", retry after {_n(retry_after)}s" if retry_after is not None else ""
+        return Classification(FetchStatus.RATE_LIMITED, f"rate limited (HTTP {code}{after})",
+                              retry_after)
+    if 300 <= code < 400:
+        return Classification(FetchStatus.BAD_REDIRECT, f"HTTP {code} without a usable Location")
+    if code in (401, 403):
+        return Classification(FetchStatus.CLIENT_ERROR, f"access denied (HTTP {code})")
+    if 400 <= code < 500:
+        return Classification(FetchStatus.CLIENT_ERROR, f"client error (HTTP {code})")
+    if code >= 500:
+        return Classification(FetchStatus.SERVER_ERROR, f"server error (HTTP {code})")
+    return Classification(FetchStatus.SERVER_ERROR, f"unexpected HTTP status {code}")
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date), None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _n(x: float) -> str:
+    return f"{x:g}"
+
+
+def _media_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def charset_of(content_type: str | None) -> str | None:
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'").lower()
+    return None
+
+
+# -- address checks ----------------------------------------------------------------------------
+
+
+def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why an address must not be fetched, or None when it is an ordinary global address."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            problem = address_problem(embedded)
+            return f"{problem} (embedded in IPv6)" if problem else None
+    checks = (("is_unspecified", "unspecified address"), ("is_loopback", "loopback address"),
+              ("is_link_local", "link-local address"), ("is_multicast", "multicast address"),
+              ("is_reserved", "reserved address"), ("is_private", "private address"))
+    for attr, reason in checks:
+        if getattr(ip, attr):
+            return reason
+    if not ip.is_global:
+        return "non-global address"
+    return None
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def check_host(host: str, port: int) -> list[str]:
+    """Resolve ``host`` and return its addresses; BlockedAddress if any of them is not global."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+        addresses = [str(ip)]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise DnsFailure(f"DNS lookup failed for {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    for addr in addresses:
+        problem = address_problem(ipaddress.ip_address(addr.split("%", 1)[0]))
+        if problem:
+            shown = host if host == addr else f"{host} ({addr})"
+            raise BlockedAddress(shown, problem)
+    return addresses
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Connects only to addresses that passed ``check_host`` (checked at connect time)."""
+
+    def __init__(self, allow_private: bool, allow_hosts: frozenset[str]):
+        self.allow_private, self.allow_hosts = allow_private, allow_hosts
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None, socket_options: Any = None,
+                    ) -> httpcore.NetworkStream:
+        if self.allow_private or f"{host}:{port}" in self.allow_hosts:
+            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+        last: Exception | None = None
+        for addr in check_host(host, port):
+            try:
+                return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:  # try the next address, like create_connection
+                last = exc
+        assert last is not None
+        raise last
+
+
+# -- the whole-request deadline ----------------------------------------------------------------
+
+
+class _Watchdog:
+    """One thread that runs callbacks at deadlines (shuts down sockets of overdue bodies)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Timer]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, deadline: float, callback: Callable[[], None]) -> _Timer:
+        timer = _Timer(callback)
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (deadline, self._seq, timer))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        return timer
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(wait)
+                _, _, timer = heapq.heappop(self._heap)
+            timer.fire()
+
+
+class _Timer:
+    def __init__(self, callback: Callable[[], None]):
+        self._lock = threading.Lock()
+        self._callback: Callable[[], None] | None = callback
+        self.fired = False
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._callback is not None:
+                self.fired = True
+                with contextlib.suppress(Exception):  # the socket may be gone already
+                    self._callback()
+                self._callback = None
+
+    def cancel(self) -> None:
+        with self._lock:  # after cancel() returns, the callback has run entirely or never will
+            self._callback = None
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _shutdown_stream(response: httpx.Response) -> Callable[[], None]:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+
+    def shutdown() -> None:
+        if sock is not None:  # the plain socket method: SSLSocket.shutdown drops its state first
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        else:
+            response.close()
+    return shutdown
+
+
+# -- the fetcher -------------------------------------------------------------------------------
+
+
+class Fetcher:
+    """Thread-safe GETs over one shared ``httpx.Client``. See the module docstring."""
+
+    def __init__(self, settings: FetchSettings | None = None,
+                 transport: httpx.BaseTransport | None = None, *,
+                 allow_hosts: set[str] | frozenset[str] | None = None):
+        self.settings = s = settings or FetchSettings()
+        self.allow_hosts = frozenset(h.lower() for h in (allow_hosts or ()))
+        self._guarded = transport is None
+        if transport is None:
+            transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100,
+                                                                max_keepalive_connections=50))
+            pool = getattr(transport, "_pool", None)
+            if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
+                pool._network_backend = _GuardedBackend(s.allow_private_addresses,
+                                                        self.allow_hosts)
+            else:  # pragma: no cover - an httpx/httpcore we do not know: check before connecting
+                self._guarded = False
+        self._client = httpx.Client(
+            transport=transport, follow_redirects=False, trust_env=False,
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str | None = None, allowed_types: tuple[str, ...] | None = None,
+            ) -> FetchResult:
+        """GET ``url`` following redirects by hand. Never raises for network/HTTP problems."""
+        s = self.settings
+        start = time.monotonic()
+        deadline = start + s.timeout
+        headers = {"Accept": accept or "*/*"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current, code, resp_headers = url, None, {}
+        seen: list[str] = []
+        try:
+            while True:
+                self._check_url(current, hop=len(seen))
+                seen.append(current)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise BodyTimeout(f"no complete response within {_n(s.timeout)}s")
+                timeout = httpx.Timeout(remaining, connect=min(s.connect_timeout, remaining))
+                with self._client.stream("GET", current, headers=headers,
+                                         timeout=timeout) as resp:
+                    code = resp.status_code
+                    resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                    location = resp.headers.get("location")
+                    if code in REDIRECT_CODES and location:
+                        current = self._next_hop(current, location, seen)
+                        continue
+                    kind, error, retry_after = classify(code, resp_headers, settings=s)
+                    if kind != FetchStatus.OK:
+                        return self._result(current, kind, code, b"", resp_headers, error,
+                                            start, retry_after)
+                    _check_type(resp_headers.get("content-type"), allowed_types, None)
+                    body = self._read_body(resp, deadline)
+                    _check_type(resp_headers.get("content-type"), allowed_types, body)
+                    return self._result(current, FetchStatus.OK, code, body, resp_headers,
+                                        None, start)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a classified value
+            kind, error, _ = classify(exc, settings=s)
+            if isinstance(exc, BlockedAddress) and len(seen) > 1:
+                error = f"redirect to {error}"
+            return self._result(current, kind, code, b"", resp_headers, error, start)
+
+    def _check_url(self, url: str, hop: int) -> None:
+        problem_cls = BadRedirect if hop else BadUrl
+        prefix = f"redirect to {url} refused: " if hop else ""
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise problem_cls(f"{prefix}invalid URL {url!r}: {exc}") from exc
+        if parts.scheme.lower() not in ("http", "https"):
+            raise problem_cls(f"{prefix}scheme {parts.scheme or '(none)'!r} is not http(s)")
+        if not parts.hostname:
+            raise problem_cls(f"{prefix}no host in URL {url!r}")
+        if self._guarded or self.settings.allow_private_addresses:
+            return  # the guarded backend checks the address when it connects
+        port = port or (443 if parts.scheme.lower() == "https" else 80)
+        if f"{parts.hostname}:{port}" not in self.allow_hosts:
+            check_host(parts.hostname, port)
+
+    def _next_hop(self, current: str, location: str, seen: list[str]) -> str:
+        target = urljoin(current, location.strip())
+        if target in seen:
+            raise TooManyRedirects(f"redirect loop: {' -> '.join([*seen, target])}")
+        if len(seen) > self.settings.max_redirects:
+            raise TooManyRedirects(f"more than {self.settings.max_redirects} redirects "
+                                   f"(last: {target})")
+        return target
+
+    def _read_body(self, resp: httpx.Response, deadline: float) -> bytes:
+        cap = self.settings.max_bytes
+        encoding = resp.headers.get("content-encoding", "").strip().lower()
+        after = " after decompression" if encoding not in ("", "identity") else ""
+        declared = resp.headers.get("content-length", "")
+        if not after and declared.isdigit() and int(declared) > cap:
+            raise TooLarge(f"Content-Length {declared} exceeds {cap} bytes")
+        timer = _WATCHDOG.schedule(deadline, _shutdown_stream(resp))
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in _decoded(resp, encoding, cap + 1):
+                total += len(chunk)
+                if total > cap:
+                    raise TooLarge(f"body exceeds {cap} bytes{after}")
+                if time.monotonic() > deadline:
+                    raise BodyTimeout(f"body not complete within {_n(self.settings.timeout)}s")
+                chunks.append(chunk)
+        except (httpx.TransportError, httpcore.NetworkError, OSError) as exc:
+            if timer.fired:
+                raise BodyTimeout(
+                    f"body not complete within {_n(self.settings.timeout)}s") from exc
+            raise
+        finally:
+            timer.cancel()
+        if timer.fired:  # a close-delimited body would otherwise look complete
+            raise BodyTimeout(f"body not complete within {_n(self.settings.timeout)}s")
+        return b"".join(chunks)
+
+    def _result(self, url: str, kind: FetchStatus, code: int | None, body: bytes,
+                headers: dict[str, str], error: str | None, start: float,
+                retry_after: float | None = None) -> FetchResult:
+        return FetchResult(url=url, status=kind.value, http_status=code, body=body,
+                           headers=headers, content_type=headers.get("content-type"),
+                           retry_after=retry_after, error=error,
+                           elapsed=time.monotonic() - start)
+
+
+def _decoded(resp: httpx.Response, encoding: str, limit: int) -> Iterator[bytes]:
+    """Yield the decoded body; gzip/deflate inflated here, never more than ``limit`` at a time."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        yield from resp.iter_bytes()  # identity, or an encoding httpx decodes (we ask for none)
+        return
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+    first = True
+    for raw in resp.iter_raw():
+        data = raw
+        while data:
+            try:
+                out = inflater.decompress(data, limit)
+            except zlib.error as exc:
+                if first and encoding == "deflate":  # raw deflate without a zlib header
+                    inflater, first = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue
+                raise httpx.DecodingError(f"{encoding}: {exc}") from exc
+            first = False
+            if out:
+                yield out
+            data = inflater.unconsumed_tail
+            if inflater.eof:  # concatenated gzip members; other trailing bytes are ignored
+                data = inflater.unused_data if inflater.unused_data[:2] == b"\x1f\x8b" else b""
+                if data:
+                    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+    tail = inflater.flush()
+    if tail:
+        yield tail
+
+
+def _check_type(content_type: str | None, allowed: tuple[str, ...] | None,
+                body: bytes | None) -> None:
+    if not allowed:
+        return
+    media = _media_type(content_type)
+    if media is None:
+        if body is None:
+            return  # decide once the body's first bytes are known
+        for magic, sniffed in _BINARY_MAGIC.items():
+            if body.startswith(magic):
+                raise BadContentType(f"content looks like {sniffed}, wanted "
+                                     f"{' or '.join(allowed)}")
+        return
+    if body is not None:
+        return  # already checked on the header
+    for want in allowed:
+        if media == want or (want.endswith("/*") and media.startswith(want[:-1])):
+            return
+    raise BadContentType(f"content type {media}, wanted {' or '.join(allowed)}")

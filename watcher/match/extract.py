@@ -1,0 +1,184 @@
+"""From a matched sentence to a Finding: the development's facts, its key and its summary."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from watcher.facts import compare, dates, places
+from watcher.facts import status as st
+from watcher.match.text import Document
+from watcher.rules.schema import Rule
+from watcher.types import Article, Finding
+
+_REPORTED = re.compile(r"(?:said|says|announced|announces|reported|reports|confirmed|told "
+                       r"\w+(?: \w+)?|statement|briefing|tweeted|wrote|added)\s*(?:on\s+|late\s+|"
+                       r"early\s+|earlier\s+|later\s+|last\s+)?$", re.IGNORECASE)
+
+
+def event_dates(text: str, article: Article, past: bool) -> list[dates.DateFact]:
+    """Dates of the event in ``text``: the day something was said is not the event's date."""
+    out = []
+    for start, _, fact in dates.find_dates(text, article.published, past):
+        if _REPORTED.search(text[max(0, start - 30):start]):
+            continue
+        out.append(fact)
+    return out
+
+
+_ANAPHOR = re.compile(r"^[\"'“]?(?:(?:The|This|That|Such|Their|His|Her|Its)\s+(?:\w+\s+)?"
+                     r"(?:summit|meeting|talks|trip|visit|tour|journey|encounter|session)|"
+                     r"(?:He|She|They|It)\s)")
+
+
+def _neighbours(doc: Document, index: int, related: set[int]) -> list[int]:
+    """The next sentence, when it carries on about the same thing ("The summit will be...")."""
+    j = index + 1
+    if index >= doc.title_sentences and j < len(doc.spans) and _ANAPHOR.match(doc.sentence(j)):
+        return [j]
+    return []
+
+
+def extract(rule: Rule, doc: Document, index: int, related: set[int], article: Article,
+            baseline: bool) -> list[Finding]:
+    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event)."""
+    raw = doc.sentence(index)
+    stripped = st.strip_recollections(raw)
+    if len(stripped.split()) < 0.4 * len(raw.split()):
+        stripped = raw  # nothing but history: judge the whole sentence
+    mode = st.mode(stripped)
+    text = raw if baseline else stripped
+    if not baseline and mode != "report":
+        return []
+    past = st.is_past(stripped)
+    status = st.status(stripped)
+    if baseline and (mode == "recollection" or (past and status != "cancelled")):
+        status = "held"
+    if not baseline and status not in rule.alert_on:
+        return []
+    pub = article.published
+    when_list = event_dates(text, article, past)
+    if not baseline and pub is not None and when_list:
+        horizon = pub.date() - timedelta(days=rule.recent_days)
+        recent = [d for d in when_list if d.end >= horizon]
+        if not recent:
+            return []  # only past dates: a recollection
+        when_list = recent
+    if not baseline and pub is not None and len(when_list) > 1:
+        # "on Friday called off a trip next week": the report's own day is not the event's
+        later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
+        when_list = later or when_list
+    where: list[places.Place] = _places(rule, text)
+    for j in _neighbours(doc, index, related):
+        if not when_list and rule.fact("when") and rule.fact("when").scope == "neighbours":
+            when_list = [d for d in event_dates(doc.sentence(j), article, past)
+                         if pub is None or baseline or
+                         d.end >= pub.date() - timedelta(days=rule.recent_days)]
+        spec = next((f for f in rule.facts if f.type == "place"), None)
+        if not where and spec and spec.scope == "neighbours":
+            where = _places(rule, doc.sentence(j))
+    if not baseline and any(f.type == "place" and f.outside for f in rule.facts) and \
+            not where and _home_only(rule, text):
+        return []
+    choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
+    findings = []
+    for when in choices or [None]:
+        facts = _facts(rule, text, where, when, status, article, past)
+        if facts is None:
+            continue
+        findings.append(_finding(rule, facts, raw, doc, index, status))
+    return findings
+
+
+def _places(rule: Rule, text: str) -> list[places.Place]:
+    spec = next((f for f in rule.facts if f.type == "place"), None)
+    found = places.venues(text)
+    if spec and spec.outside:
+        found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
+    return found
+
+
+def _home_only(rule: Rule, text: str) -> bool:
+    spec = next((f for f in rule.facts if f.type == "place"), None)
+    found = places.venues(text)
+    return bool(found) and spec is not None and all(
+        any(places.within(p.name, o) for o in spec.outside) for p in found)
+
+
+def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,
+           status: str, article: Article, past: bool) -> dict[str, Any] | None:
+    facts: dict[str, Any] = {}
+    for spec in rule.facts:
+        value: Any
+        if spec.type == "constant":
+            value = spec.value
+        elif spec.type == "place":
+            value = [p.to_json() for p in where]
+        elif spec.type == "date":
+            if when is None and article.published is not None:
+                value = dates.open_window(article.published, past).to_json()
+                if spec.required:
+                    return None
+            else:
+                value = when.to_json() if when else None
+        elif spec.type == "status":
+            value = status
+        else:  # ordinal
+            value = st.ordinal(text)
+        if spec.required and not compare.present(value):
+            return None
+        facts[spec.name] = value
+    return facts
+
+
+def key_of(rule: Rule, facts: dict[str, Any]) -> str:
+    """The novelty key: the identity facts at a coarse grain, so reprints share a key."""
+    parts = [rule.id]
+    for name in rule.key:
+        value = facts.get(name)
+        kind = compare.kind_of(value)
+        if kind == "date" and value:
+            w = dates.date_from_json(value)
+            part = f"undated-{w.start.year}" if w.precision == "none" else \
+                w.start.strftime("%Y-%m") if w.precision in ("day", "range", "week",
+                                                             "part-of-month", "month") \
+                else f"{w.start.year}"
+        elif kind == "place" and value:
+            part = "+".join(sorted({(p.get("country") or p["name"]).lower() for p in value}))
+        elif compare.present(value):
+            part = str(value).lower()
+        else:
+            part = "?"
+        parts.append(f"{name}={part}")
+    return "|".join(parts)
+
+
+def display_of(facts: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, value in facts.items():
+        if name == "ordinal":
+            out[name] = st.describe_ordinal(value) if value else ""
+        else:
+            out[name] = compare.describe(value)
+    return out
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, display: dict[str, str]) -> str:
+    if not template:
+        return ""
+    text = template.format_map(_Blank(display))
+    return " ".join(text.split())
+
+
+def _finding(rule: Rule, facts: dict[str, Any], sentence: str, doc: Document, index: int,
+             status: str) -> Finding:
+    display = display_of(facts)
+    return Finding(rule_id=rule.id, key=key_of(rule, facts), facts=facts,
+                   evidence=" ".join(sentence.split()), matched=(), status=status,
+                   summary=render(rule.summary, display), display=display)

@@ -1,0 +1,72 @@
+"""One Aho-Corasick automaton over every term of every rule, built once per RuleSet.
+
+Scanning an article once gives every term occurrence of every rule; a rule is examined only when
+all the terms its match condition cannot do without occur in the article. With 1,000 rules the
+scan costs about what it costs with 10: the automaton is walked once per article either way.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import ahocorasick
+
+from watcher.match.text import normalize
+from watcher.rules.schema import Rule
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    end: int  # exclusive
+    term: str  # the rule's term list name
+
+
+def unmask(hits: list[Hit], ignore: set[str]) -> list[Hit]:
+    """Drop the hits of ``ignore`` lists and every hit inside one ("Kim" in "Kim Yong Chol")."""
+    masks = [h for h in hits if h.term in ignore]
+    return [h for h in hits if h.term not in ignore
+            and not any(m.start <= h.start and h.end <= m.end for m in masks)]
+
+
+def phrase_key(phrase: str) -> str:
+    return " ".join(normalize(phrase).split())
+
+
+class Prefilter:
+    def __init__(self, rules: tuple[Rule, ...]):
+        self.rules = {r.id: r for r in rules}
+        owners: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for rule in rules:
+            for name, phrases in rule.terms.items():
+                for phrase in phrases:
+                    key = phrase_key(phrase)
+                    if (rule.id, name) not in owners[key]:
+                        owners[key].append((rule.id, name))
+        self.automaton = ahocorasick.Automaton()
+        for key, who in owners.items():
+            self.automaton.add_word(key, (key, tuple(who)))
+        if owners:
+            self.automaton.make_automaton()
+        self.empty = not owners
+        self.needed = {r.id: frozenset(r.match.required_terms()) for r in rules}
+
+    def scan(self, norm: str) -> dict[str, list[Hit]]:
+        """Term occurrences by rule id, for rules whose required terms all occur."""
+        if self.empty:
+            return {}
+        found: dict[str, list[Hit]] = defaultdict(list)
+        seen_terms: dict[str, set[str]] = defaultdict(set)
+        n = len(norm)
+        for end, (key, who) in self.automaton.iter(norm):
+            start = end - len(key) + 1
+            if start > 0 and norm[start - 1].isalnum():
+                continue
+            if end + 1 < n and norm[end + 1].isalnum():
+                continue
+            for rule_id, term in who:
+                found[rule_id].append(Hit(start, end + 1, term))
+                seen_terms[rule_id].add(term)
+        return {rid: hits for rid, hits in found.items()
+                if self.needed[rid] <= seen_terms[rid]}

@@ -1,0 +1,119 @@
+"""The operator's tools: ``watcher rules check|test|explain``. Each prints and returns an exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from watcher.decide import decide
+from watcher.errors import RuleError
+from watcher.match import Document, holds
+from watcher.match.extract import extract
+from watcher.match.prefilter import unmask
+from watcher.rules.loader import load_rule_file, load_ruleset
+from watcher.rules.schema import RuleSet
+from watcher.rules.testing import run_test_files
+from watcher.types import Article, Known
+
+
+def _rule_files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(p for p in path.glob("*.yaml") if p.is_file())
+
+
+def check(path: Path) -> int:
+    """Validate a rule file, or every rule file in a folder (duplicate ids across files too)."""
+    path = Path(path)
+    if not path.exists():
+        print(f"{path}: no such file or folder")
+        return 1
+    errors: list[RuleError] = []
+    count = 0
+    if path.is_dir():
+        ruleset, errors = load_ruleset(path)
+        count = len(ruleset.rules)
+    else:
+        try:
+            count = len(load_rule_file(path))
+        except RuleError as exc:
+            errors.append(exc)
+    for err in errors:
+        print(str(err))
+    files = len(_rule_files(path))
+    if errors:
+        print(f"{len(errors)} error(s) in {files} file(s)")
+        return 1
+    print(f"ok: {count} rule(s) in {files} file(s)")
+    return 0
+
+
+def test(path: Path) -> int:
+    """Run the rule unit tests in ``<rules>/tests/*.yaml`` against the rules in ``<rules>``."""
+    path = Path(path)
+    rules_dir = path if path.is_dir() and path.name != "tests" else \
+        (path.parent.parent if path.is_file() else path.parent)
+    tests_dir = path if path.is_dir() and path.name == "tests" else rules_dir / "tests"
+    test_files = [path] if path.is_file() else sorted(tests_dir.glob("*.yaml"))
+    ruleset, errors = load_ruleset(rules_dir)
+    for err in errors:
+        print(str(err))
+    if errors:
+        return 1
+    if not test_files:
+        print(f"no rule tests found in {tests_dir}")
+        return 1
+    try:
+        results = run_test_files(ruleset, test_files)
+    except RuleError as exc:
+        print(str(exc))
+        return 1
+    failed = 0
+    for r in results:
+        print(f"{'PASS' if r.ok else 'FAIL'} {Path(r.file).name}: {r.name}")
+        if not r.ok:
+            failed += 1
+            for p in r.problems:
+                print(f"    - {p}")
+            for g in r.got or ("(no findings)",):
+                print(f"    + got: {g}")
+    print(f"{len(results) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def explain(ruleset: RuleSet, rule_id: str, article: Article, known: Sequence[Known]) -> int:
+    """Show, sentence by sentence, what a rule matched, what it extracted and what is news."""
+    rule = ruleset.rules.get(rule_id)
+    if rule is None:
+        print(f"unknown rule '{rule_id}' (rules: {', '.join(sorted(ruleset.rules))})")
+        return 1
+    doc = Document.build(article.title, article.text)
+    hits = ruleset.prefilter.scan(doc.norm).get(rule_id)
+    if not hits:
+        print(f"{rule_id}: the article contains none or not all of the rule's required terms "
+              f"({', '.join(sorted(rule.match.required_terms()))})")
+        return 0
+    hits = unmask(hits, set(rule.ignore))
+    by_sentence: dict[int, list] = {}
+    for h in hits:
+        by_sentence.setdefault(doc.sentence_of(h.start), []).append(h)
+    for index, shits in sorted(by_sentence.items()):
+        occ: dict[str, list[int]] = {}
+        for h in shits:
+            occ.setdefault(h.term, []).append(doc.word_of(h.start))
+        words = ", ".join(f"{h.term}={doc.text[h.start:h.end]!r}" for h in shits)
+        ok = holds(rule.match, occ)
+        print(f"[{index}] {'MATCH' if ok else 'no match'}: {doc.sentence(index)[:200]}")
+        print(f"     terms: {words}")
+        if not ok:
+            continue
+        findings = extract(rule, doc, index, set(by_sentence), article, baseline=False)
+        if not findings:
+            print("     not a reportable event (history, hypothetical, denial, no venue, or "
+                  "status not alerted on)")
+        for f in findings:
+            d = decide(f, known, now=article.published)
+            print(f"     facts: {dict(f.display)}")
+            print(f"     key: {f.key}")
+            print(f"     => {d.kind}: {d.reason}")
+            for c in d.changes:
+                print(f"        {c.fact}: {c.now} (was: {c.was})")
+    return 0

@@ -1,0 +1,405 @@
+"""The one strict loader for rule files: the service, ``watcher rules check`` and tests use it.
+
+Validation walks PyYAML's composed nodes, so every error names the file, the line and the key.
+Unknown keys are errors; nothing falls back to a default silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from watcher.errors import RuleError
+from watcher.facts.status import STATUSES
+from watcher.rules.schema import (
+    CONDITION_OPS,
+    FACT_SCOPES,
+    FACT_TYPES,
+    SCOPES,
+    SEVERITIES,
+    Check,
+    Condition,
+    FactSpec,
+    Rule,
+    RuleSet,
+)
+
+RULE_KEYS = ("id", "description", "alert", "terms", "ignore", "match", "require", "exclude",
+             "facts", "novelty")
+ALERT_KEYS = ("channel", "severity", "summary")
+NOVELTY_KEYS = ("key", "alert_on", "recent_days")
+CHECK_KEYS = ("if", "in", "because")
+FACT_KEYS = ("type", "required", "scope", "value", "outside")
+NEAR_KEYS = ("terms", "words", "ordered")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,})$")
+
+
+class _File:
+    """Validation helpers bound to one file name."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def error(self, node: Node | None, message: str, key: str | None = None,
+              hint: str | None = None) -> RuleError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return RuleError(self.name, line, message, key=key, hint=hint)
+
+    def mapping(self, node: Node, where: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
+        if not isinstance(node, MappingNode):
+            raise self.error(node, f"{where} must be a mapping", key=where,
+                             hint=f"write it as 'key: value' lines ({', '.join(allowed)})")
+        out: dict[str, tuple[Node, Node]] = {}
+        for knode, vnode in node.value:
+            key = knode.value if isinstance(knode, ScalarNode) else None
+            if not isinstance(key, str):
+                raise self.error(knode, f"{where} has a key that is not a word", key=where)
+            if key in out:
+                raise self.error(knode, f"duplicate key '{key}' in {where}", key=key,
+                                 hint="each key may appear once")
+            if key not in allowed:
+                raise self.error(knode, f"unknown key '{key}' in {where}", key=key,
+                                 hint=f"known keys: {', '.join(allowed)}")
+            out[key] = (knode, vnode)
+        return out
+
+    def string(self, node: Node, key: str, allow_empty: bool = False) -> str:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str":
+            raise self.error(node, f"'{key}' must be a string, got {_kind(node)}", key=key)
+        if not allow_empty and not node.value.strip():
+            raise self.error(node, f"'{key}' must not be empty", key=key)
+        return node.value
+
+    def integer(self, node: Node, key: str) -> int:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":
+            raise self.error(node, f"'{key}' must be a whole number, got {_kind(node)}", key=key)
+        return int(node.value)
+
+    def boolean(self, node: Node, key: str) -> bool:
+        if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
+            raise self.error(node, f"'{key}' must be true or false, got {_kind(node)}", key=key)
+        return node.value.lower() in ("true", "yes", "on")
+
+    def strings(self, node: Node, key: str, allow_empty: bool = False) -> list[tuple[Node, str]]:
+        if not isinstance(node, SequenceNode):
+            raise self.error(node, f"'{key}' must be a list, got {_kind(node)}", key=key,
+                             hint="write one item per line, each starting with '- '")
+        if not node.value and not allow_empty:
+            raise self.error(node, f"'{key}' is an empty list", key=key,
+                             hint="give at least one item")
+        return [(item, self.string(item, key)) for item in node.value]
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    tag = node.tag.rsplit(":", 1)[-1]
+    return {"str": "a string", "int": "a number", "float": "a number", "bool": "true/false",
+            "null": "nothing"}.get(tag, tag) + f" ({node.value!r})"
+
+
+def load_rule_file(path: Path) -> list[Rule]:
+    """Parse and validate one rule file. Raises ``RuleError`` naming file, line and key."""
+    path = Path(path)
+    f = _File(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(str(path), None, f"cannot read rule file: {exc}") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RuleError(str(path), line, f"not valid YAML: {problem}",
+                        hint="check indentation, colons and quotes") from exc
+    if root is None:
+        raise RuleError(str(path), 1, "the rule file is empty", hint="start with 'id: my-rule'")
+    if not isinstance(root, MappingNode):
+        raise f.error(root, "a rule file must be a mapping (id: ..., terms: ..., match: ...)",
+                      hint="start the file with 'id: my-rule'")
+    keys = {k.value for k, _ in root.value if isinstance(k, ScalarNode)}
+    if "rules" in keys:
+        top = f.mapping(root, "the file", ("rules",))
+        _, seq = top["rules"]
+        if not isinstance(seq, SequenceNode) or not seq.value:
+            raise f.error(seq, "'rules' must be a non-empty list of rules", key="rules")
+        rules = [_rule(f, node) for node in seq.value]
+    else:
+        rules = [_rule(f, root)]
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise RuleError(str(path), rule.line, f"duplicate rule id '{rule.id}'", key="id",
+                            hint=f"already defined on line {seen[rule.id].line}")
+        seen[rule.id] = rule
+    return rules
+
+
+def _rule(f: _File, node: Node) -> Rule:
+    m = f.mapping(node, "the rule", RULE_KEYS)
+    for required in ("id", "terms", "match", "facts"):
+        if required not in m:
+            raise f.error(node, f"missing required key '{required}'", key=required,
+                          hint="see docs/rules.md for a complete example")
+    rule_id = f.string(m["id"][1], "id")
+    if not _ID.match(rule_id):
+        raise f.error(m["id"][1], f"rule id '{rule_id}' must be lower-case letters, digits and "
+                      "dashes", key="id", hint="e.g. 'pompeo-trip'")
+    description = f.string(m["description"][1], "description") if "description" in m else ""
+    terms = _terms(f, m["terms"][1])
+    ignore: tuple[str, ...] = ()
+    if "ignore" in m:
+        ignore = tuple(_ref(f, n, v, terms) for n, v in f.strings(m["ignore"][1], "ignore"))
+    match = _condition(f, m["match"][1], "match", terms)
+    require = _checks(f, m["require"][1], "require", terms) if "require" in m else ()
+    exclude = _checks(f, m["exclude"][1], "exclude", terms) if "exclude" in m else ()
+    facts = _facts(f, m["facts"][1])
+    names = {fact.name for fact in facts}
+    channel, severity, summary = None, "info", ""
+    if "alert" in m:
+        a = f.mapping(m["alert"][1], "alert", ALERT_KEYS)
+        if "channel" in a:
+            cnode = a["channel"][1]
+            if not (isinstance(cnode, ScalarNode) and cnode.tag.endswith(":null")):
+                channel = f.string(cnode, "channel")
+                if not _CHANNEL.match(channel):
+                    raise f.error(cnode, f"channel '{channel}' is not a Slack channel", key="channel",
+                                  hint="write '#name' (lower case, no spaces) or a channel id")
+        if "severity" in a:
+            severity = f.string(a["severity"][1], "severity")
+            if severity not in SEVERITIES:
+                raise f.error(a["severity"][1], f"unknown severity '{severity}'", key="severity",
+                              hint=f"one of: {', '.join(SEVERITIES)}")
+        if "summary" in a:
+            summary = f.string(a["summary"][1], "summary")
+            _template(f, a["summary"][1], summary, names)
+    key: tuple[str, ...] = tuple(sorted(names - {"status"}))
+    alert_on: tuple[str, ...] = STATUSES
+    recent_days = 14
+    if "novelty" in m:
+        nv = f.mapping(m["novelty"][1], "novelty", NOVELTY_KEYS)
+        if "key" in nv:
+            items = f.strings(nv["key"][1], "key")
+            for n, v in items:
+                if v not in names:
+                    raise f.error(n, f"key uses fact '{v}', which this rule does not extract",
+                                  key="key", hint=f"facts: {', '.join(sorted(names))}")
+            key = tuple(v for _, v in items)
+        if "alert_on" in nv:
+            items = f.strings(nv["alert_on"][1], "alert_on")
+            for n, v in items:
+                if v not in STATUSES:
+                    raise f.error(n, f"unknown status '{v}'", key="alert_on",
+                                  hint=f"one of: {', '.join(STATUSES)}")
+            alert_on = tuple(v for _, v in items)
+        if "recent_days" in nv:
+            recent_days = f.integer(nv["recent_days"][1], "recent_days")
+            if recent_days < 0:
+                raise f.error(nv["recent_days"][1], "recent_days must be 0 or more",
+                              key="recent_days", hint="days before publication that still count")
+    return Rule(id=rule_id, file=f.name, line=node.start_mark.line + 1, description=description,
+                terms=terms, match=match, facts=facts, channel=channel, severity=severity,
+                summary=summary, ignore=ignore, require=require, exclude=exclude, key=key,
+                alert_on=alert_on, recent_days=recent_days)
+
+
+def _terms(f: _File, node: Node) -> dict[str, tuple[str, ...]]:
+    if not isinstance(node, MappingNode) or not node.value:
+        raise f.error(node, "'terms' must be a mapping of named term lists", key="terms",
+                      hint="e.g. 'pompeo: [Pompeo, Mike Pompeo]'")
+    out: dict[str, tuple[str, ...]] = {}
+    for knode, vnode in node.value:
+        name = knode.value if isinstance(knode, ScalarNode) else ""
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise f.error(knode, f"term list name {name!r} must be a word (letters, digits, _)",
+                          key="terms")
+        if name in out:
+            raise f.error(knode, f"duplicate term list '{name}'", key=name)
+        if isinstance(vnode, SequenceNode) and not vnode.value:
+            raise f.error(vnode, f"term list '{name}' is empty", key=name,
+                          hint="list at least one word or phrase")
+        phrases = [v for _, v in f.strings(vnode, name)]
+        for item, phrase in zip(vnode.value, phrases):
+            if not any(ch.isalnum() for ch in phrase):
+                raise f.error(item, f"term {phrase!r} in '{name}' has no letters", key=name)
+        out[name] = tuple(phrases)
+    return out
+
+
+def _ref(f: _File, node: Node, name: str, terms: dict[str, tuple[str, ...]]) -> str:
+    if name not in terms:
+        raise f.error(node, f"unknown term list '{name}'", key=name,
+                      hint=f"defined under 'terms': {', '.join(terms)}")
+    return name
+
+
+def _condition(f: _File, node: Node, where: str, terms: dict[str, tuple[str, ...]]) -> Condition:
+    if isinstance(node, ScalarNode):
+        return Condition("term", term=_ref(f, node, f.string(node, where), terms))
+    if isinstance(node, SequenceNode):
+        raise f.error(node, f"'{where}' must be a term name or a mapping with all/any/none/near",
+                      key=where, hint="wrap a list in 'all:' or 'any:'")
+    m = f.mapping(node, where, CONDITION_OPS)
+    if not m:
+        raise f.error(node, f"'{where}' is empty", key=where, hint="use all/any/none/near")
+    parts: list[Condition] = []
+    for op, (knode, vnode) in m.items():
+        if op == "near":
+            parts.append(_near(f, vnode, terms))
+            continue
+        if not isinstance(vnode, SequenceNode) or not vnode.value:
+            raise f.error(vnode, f"'{op}' must be a non-empty list", key=op,
+                          hint="one term name or nested condition per line")
+        children = tuple(_condition(f, child, op, terms) for child in vnode.value)
+        parts.append(Condition(op, children=children))
+    return parts[0] if len(parts) == 1 else Condition("all", children=tuple(parts))
+
+
+def _near(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> Condition:
+    m = f.mapping(node, "near", NEAR_KEYS)
+    if "terms" not in m or "words" not in m:
+        raise f.error(node, "'near' needs 'terms' (two term lists) and 'words'", key="near",
+                      hint="near: {terms: [pompeo, travel], words: 8}")
+    names = f.strings(m["terms"][1], "terms")
+    if len(names) != 2:
+        raise f.error(m["terms"][1], "'near' takes exactly two term lists", key="terms")
+    wnode = m["words"][1]
+    if not (isinstance(wnode, ScalarNode) and wnode.tag.endswith(":int")) or int(wnode.value) < 1:
+        raise f.error(wnode, f"proximity 'words' must be a positive whole number, got "
+                      f"{wnode.value!r}", key="words", hint="e.g. words: 8")
+    ordered = f.boolean(m["ordered"][1], "ordered") if "ordered" in m else False
+    return Condition("near", terms=tuple(_ref(f, n, v, terms) for n, v in names),
+                     words=int(wnode.value), ordered=ordered)
+
+
+def _checks(f: _File, node: Node, where: str, terms: dict[str, tuple[str, ...]]
+            ) -> tuple[Check, ...]:
+    if not isinstance(node, SequenceNode) or not node.value:
+        raise f.error(node, f"'{where}' must be a non-empty list of checks", key=where,
+                      hint="- if: opinion\n    in: title")
+    out = []
+    for item in node.value:
+        m = f.mapping(item, where, CHECK_KEYS)
+        if "if" not in m:
+            raise f.error(item, f"a '{where}' check needs 'if'", key="if")
+        scope = f.string(m["in"][1], "in") if "in" in m else "sentence"
+        if scope not in SCOPES:
+            raise f.error(m["in"][1], f"unknown scope '{scope}'", key="in",
+                          hint=f"one of: {', '.join(SCOPES)}")
+        because = f.string(m["because"][1], "because") if "because" in m else ""
+        out.append(Check(_condition(f, m["if"][1], "if", terms), scope, because))
+    return tuple(out)
+
+
+def _facts(f: _File, node: Node) -> tuple[FactSpec, ...]:
+    if not isinstance(node, MappingNode) or not node.value:
+        raise f.error(node, "'facts' must be a mapping of fact name to extractor", key="facts",
+                      hint="e.g. 'where: {type: place}'")
+    out = []
+    names: set[str] = set()
+    for knode, vnode in node.value:
+        name = knode.value if isinstance(knode, ScalarNode) else ""
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise f.error(knode, f"fact name {name!r} must be a word", key="facts")
+        if name in names:
+            raise f.error(knode, f"duplicate fact '{name}'", key=name)
+        names.add(name)
+        m = f.mapping(vnode, name, FACT_KEYS)
+        if "type" not in m:
+            raise f.error(vnode, f"fact '{name}' needs a 'type'", key=name,
+                          hint=f"one of: {', '.join(FACT_TYPES)}")
+        ftype = f.string(m["type"][1], "type")
+        if ftype not in FACT_TYPES:
+            raise f.error(m["type"][1], f"unknown fact type (extractor) '{ftype}'", key="type",
+                          hint=f"one of: {', '.join(FACT_TYPES)}")
+        if name == "status" and ftype != "status":
+            raise f.error(m["type"][1], "the fact named 'status' must have type status",
+                          key="type")
+        value = f.string(m["value"][1], "value") if "value" in m else None
+        if ftype == "constant" and value is None:
+            raise f.error(vnode, f"constant fact '{name}' needs a 'value'", key="value")
+        if ftype != "constant" and value is not None:
+            raise f.error(m["value"][1], "'value' only goes with type constant", key="value")
+        scope = f.string(m["scope"][1], "scope") if "scope" in m else "neighbours"
+        if scope not in FACT_SCOPES:
+            raise f.error(m["scope"][1], f"unknown fact scope '{scope}'", key="scope",
+                          hint=f"one of: {', '.join(FACT_SCOPES)}")
+        outside: tuple[str, ...] = ()
+        if "outside" in m:
+            if ftype != "place":
+                raise f.error(m["outside"][1], "'outside' only goes with type place",
+                              key="outside")
+            from watcher.facts.gazetteer import ALL
+            items = f.strings(m["outside"][1], "outside")
+            for n, v in items:
+                if v not in ALL:
+                    raise f.error(n, f"unknown place '{v}'", key="outside",
+                                  hint="use a gazetteer name such as 'United States'")
+            outside = tuple(v for _, v in items)
+        required = f.boolean(m["required"][1], "required") if "required" in m else False
+        out.append(FactSpec(name, ftype, required, scope, value, outside))
+    return tuple(out)
+
+
+def _template(f: _File, node: Node, text: str, names: set[str]) -> None:
+    try:
+        fields = [fld for _, fld, _, _ in string.Formatter().parse(text) if fld is not None]
+    except ValueError as exc:
+        raise f.error(node, f"summary template is malformed: {exc}", key="summary",
+                      hint="use {fact} for a fact and {{ }} for literal braces") from exc
+    for fld in fields:
+        if fld not in names:
+            raise f.error(node, f"summary uses {{{fld}}}, which this rule does not extract",
+                          key="summary", hint=f"facts: {', '.join(sorted(names))}")
+
+
+def load_ruleset(directory: Path, previous: RuleSet | None = None
+                 ) -> tuple[RuleSet, list[RuleError]]:
+    """Load every ``*.yaml`` directly in ``directory``; keep the last good version of bad files.
+
+    The returned RuleSet is complete before it is returned: the caller swaps it in atomically.
+    """
+    directory = Path(directory)
+    errors: list[RuleError] = []
+    rules: dict[str, Any] = {}
+    files: dict[str, tuple[str, ...]] = {}
+    digest = hashlib.sha256()
+    paths = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    for path in paths:
+        name = str(path)
+        try:
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            pass
+        try:
+            loaded = load_rule_file(path)
+            clash = next((r for r in loaded if r.id in rules), None)
+            if clash is not None:
+                other = rules[clash.id].file
+                raise RuleError(name, clash.line, f"duplicate rule id '{clash.id}'", key="id",
+                                hint=f"also defined in {other}")
+        except RuleError as exc:
+            errors.append(exc)
+            if previous is not None and name in previous.files:
+                kept = [previous.rules[i] for i in previous.files[name] if i in previous.rules
+                        and i not in rules]
+                for rule in kept:
+                    rules[rule.id] = rule
+                files[name] = tuple(r.id for r in kept)
+            continue
+        for rule in loaded:
+            rules[rule.id] = rule
+        files[name] = tuple(r.id for r in loaded)
+    return RuleSet(rules=rules, files=files, fingerprint=digest.hexdigest()), errors
