@@ -74,8 +74,9 @@ def _position(row: AlertRow) -> int:
 class Delivery:
     def __init__(self, engine: Engine, notifier: Notifier, settings: SlackSettings, *,
                  clock: Callable[[], datetime] | None = None, owner: str = "delivery",
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, lease: int = LEASE_SECONDS):
         self.engine = engine
+        self.lease = lease
         self.notifier = notifier
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
@@ -85,7 +86,7 @@ class Delivery:
     def deliver(self, report: Any = None, max_wait: float = 30.0) -> None:
         """Send every due alert once. Stops early for a channel that asks us to wait."""
         now = self.clock()
-        rows = repo.claim_alerts(self.engine, now, self.owner, LEASE_SECONDS)
+        rows = repo.claim_alerts(self.engine, now, self.owner, self.lease)
         rows = self._fold_floods(rows, now)
         blocked: set[str] = set()  # channels that answered "retry": keep their order
         for row in rows:

@@ -35,7 +35,8 @@ log = logging.getLogger("watcher.pipeline")
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 POLL_THREADS = 8
-LEASE_SECONDS = 300
+FEED_BATCH = 32  # due feeds claimed at a time, between batches of entries
+ENTRY_BATCH = 16  # entries claimed at a time: small, so a dead worker strands few
 
 
 def utcnow() -> datetime:
@@ -147,8 +148,11 @@ class Pipeline:
         its own job) deliver every pending alert."""
         with self._lock:
             report = CycleReport()
-            self.poll(report)
-            self.process(report)
+            while not self.stopping.is_set():
+                polled = self.poll(report)  # a batch of due feeds, so workers share them
+                self.process(report)
+                if not polled:
+                    break
             if deliver:
                 self.delivery.deliver(report)
             return report
@@ -158,11 +162,13 @@ class Pipeline:
         repo.release_all(self.engine, self.owner)
         repo.release_all(self.engine, self.delivery.owner)
 
-    def poll(self, report: CycleReport) -> None:
+    def poll(self, report: CycleReport) -> int:
+        """Poll one batch of due feeds; returns how many were due."""
         now = self.clock()
-        due = repo.claim_due_feeds(self.engine, now, self.owner, LEASE_SECONDS)
+        due = repo.claim_due_feeds(self.engine, now, self.owner, self.settings.schedule.lease,
+                                   FEED_BATCH)
         if not due:
-            return
+            return 0
         with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(due))) as pool:
             outcomes = list(pool.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
         for (feed_id, _), out in zip(due, outcomes):
@@ -174,12 +180,13 @@ class Pipeline:
                 report.feeds_failed += 1
                 report.feed_failures[out.status] = report.feed_failures.get(out.status, 0) + 1
                 log.warning("feed %s: %s: %s", out.state.url, out.status, out.error)
+        return len(due)
 
     def process(self, report: CycleReport) -> None:
         """Every pending entry becomes an article (page text, or the feed's own text)."""
         while not self.stopping.is_set():
             batch = repo.claim_pending_entries(self.engine, self.clock(), self.owner,
-                                               LEASE_SECONDS)
+                                               self.settings.schedule.lease, ENTRY_BATCH)
             if not batch:
                 return
             with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:

@@ -31,14 +31,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("watcher.schedule")
 
+MAX_TICK = 5  # seconds
 DELIVER_EVERY = 2  # seconds
 RULES_EVERY = 5  # seconds
 GRACE_SECONDS = 30
 
 
 def tick_seconds_for(settings: Settings) -> int:
+    """How often a worker looks for due work (two cheap queries when there is none)."""
     intervals = [f.interval for f in settings.feeds if f.interval]
-    return max(1, min([30, settings.schedule.interval, *intervals]))
+    return max(1, min([MAX_TICK, settings.schedule.interval, *intervals]))
 
 
 def run_forever(service: Service, stop: threading.Event | None = None) -> int:

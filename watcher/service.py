@@ -46,7 +46,8 @@ def build(settings: Settings, env: Mapping[str, str] | None = None,
         if warning:
             log.warning(warning)
     owner = worker_name()
-    delivery = Delivery(engine, notifier, settings.slack, owner=owner + "/deliver")
+    delivery = Delivery(engine, notifier, settings.slack, owner=owner + "/deliver",
+                        lease=min(120, settings.schedule.lease))
 
     def tell_operators(errors: list[RuleError]) -> None:
         channel = settings.slack.operator_channel

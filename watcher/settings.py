@@ -58,6 +58,7 @@ class FetchSettings:
 @dataclass(frozen=True)
 class ScheduleSettings:
     interval: int = 300  # seconds between polls of a feed, unless the feed says otherwise
+    lease: int = 300  # seconds a worker holds claimed work; a dead worker's returns after it
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import case, delete, func, insert, or_, update
+from sqlalchemy import case, delete, func, insert, or_, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -290,6 +290,8 @@ def replace_baseline(engine: Engine, fingerprint: str,
                      seeds: Sequence[tuple[Article, Sequence[Finding]]], now: datetime) -> bool:
     """Store the seeds and what the rules find in them, if the rules changed since last time."""
     with Session(engine) as s:
+        if engine.dialect.name == "postgresql":  # workers starting together: one at a time
+            s.exec(text("SELECT pg_advisory_xact_lock(7135001)"))  # type: ignore[call-overload]
         state = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
         if state is not None and state.value == fingerprint:
             return False
