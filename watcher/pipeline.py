@@ -20,11 +20,13 @@ from sqlalchemy.engine import Engine
 from watcher import decide as decide_stage
 from watcher import match as match_stage
 from watcher.baseline import load_seeds
+from watcher.dedup import signature
 from watcher.deliver import Delivery, alert_fields
 from watcher.errors import RuleError
 from watcher.extract import ExtractorPool
 from watcher.fetch import Fetcher
 from watcher.poll import poll_feed
+from watcher.reprints import Reprint, Reprints, reprint_decisions
 from watcher.rules.loader import RuleSet, load_ruleset
 from watcher.settings import Settings
 from watcher.store import repo
@@ -100,6 +102,7 @@ class Pipeline:
         self.rules: RuleSet | None = None
         self.rule_errors: list[RuleError] = []
         self.on_rule_errors = on_rule_errors
+        self.reprints = Reprints(engine)
         self.stopping = threading.Event()  # set on SIGTERM: take no new work
         self._lock = threading.Lock()
 
@@ -132,6 +135,8 @@ class Pipeline:
         seeds = load_seeds(self.settings.baseline_dir)
         found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
         stored = repo.replace_baseline(self.engine, self.rules.fingerprint, found, self.clock())
+        for seed_id, text in repo.seed_ids_without_signature(self.engine):
+            repo.set_article_signature(self.engine, seed_id, signature(text or ""))
         if stored:
             log.info("baseline loaded: %d documents, %d known facts", len(seeds),
                      sum(len(f) for _, f in found))
@@ -233,8 +238,14 @@ class Pipeline:
                 rule_ids: Sequence[str] | None = None) -> int:
         """Match an article, decide what is news, store findings and alerts. Returns its id."""
         now = self.clock()
-        article_id, _ = repo.save_article(self.engine, article, "feed", now)
-        results = self.judge(article, rule_ids=rule_ids)
+        sig, reprint = self.reprints.find(article)
+        article_id, inserted = repo.save_article(self.engine, article, "feed", now)
+        if inserted and sig is not None:
+            repo.set_article_signature(self.engine, article_id, sig,
+                                       reprint.article_id if reprint else None)
+        if reprint is not None and reprint.article_id == article_id:
+            reprint = None  # a re-run over the same article (another worker stored it)
+        results = self.judge(article, rule_ids=rule_ids, reprint=reprint)
         for f, d, _alert in results:
             if report is not None:
                 report.count(f.rule_id, d.kind)
@@ -243,7 +254,7 @@ class Pipeline:
         return article_id
 
     def judge(self, article: Article, known: list[Known] | None = None,
-              rule_ids: Sequence[str] | None = None,
+              rule_ids: Sequence[str] | None = None, reprint: Reprint | None = None,
               ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
         """Match and decide, without storing: (finding, decision, alert row or None)."""
         assert self.rules is not None
@@ -257,13 +268,16 @@ class Pipeline:
             return []
         if known is None:
             known = repo.known_findings(self.engine, {f.rule_id for f in findings})
-        results = []
+        decided = []
         now = self.clock()
         for f in findings:
             decision = decide_stage.decide(f, known, now)
-            results.append((f, decision, self._alert_for(f, decision, article)))
+            decided.append((f, decision))
             known.append(_as_known(f, decision))  # two findings of one article are one story
-        return results
+        if reprint is not None:
+            decided = reprint_decisions(decided, reprint,
+                                        repo.findings_of_article(self.engine, reprint.article_id))
+        return [(f, d, self._alert_for(f, d, article)) for f, d in decided]
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
                dry_run: bool = False, progress: Callable[[int, int], None] | None = None,

@@ -78,7 +78,7 @@ class ArticleRow(SQLModel, table=True):
     outlet: Optional[str] = None
     published: Optional[datetime] = _ts()
     fetched_at: Optional[datetime] = _ts()
-    signature: Optional[Any] = Field(default=None, sa_column=Column(JSON))
+    signature: Optional[Any] = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     duplicate_of: Optional[int] = Field(default=None, foreign_key="articles.id")
 
 

@@ -195,12 +195,6 @@ def load_article(engine: Engine, article_id: int) -> Article | None:
                        outlet=r.outlet)
 
 
-def signatures(engine: Engine) -> list[tuple[int, Any]]:
-    with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id, ArticleRow.signature)
-                           .where(ArticleRow.signature.is_not(None))))  # type: ignore[union-attr]
-
-
 # --- findings ----------------------------------------------------------------------------------
 
 def known_findings(engine: Engine, rule_ids: Iterable[str] | None = None) -> list[Known]:
@@ -468,3 +462,31 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
             except IntegrityError:  # another worker created the row first: take the next slot
                 taken = conn.execute(stmt).scalar()
     return max(0.0, float(taken) - pace - t)
+
+
+def signatures_after(engine: Engine, last_id: int) -> list[tuple[int, str, Any]]:
+    """(id, origin, signature) of articles stored after ``last_id`` that have a signature."""
+    with Session(engine) as s:
+        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature).where(
+            ArticleRow.id > last_id, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
+            .order_by(ArticleRow.id)))
+
+
+def set_article_signature(engine: Engine, article_id: int, sig: Any,
+                          duplicate_of: int | None = None) -> None:
+    with Session(engine) as s:
+        s.exec(update(ArticleRow).where(ArticleRow.id == article_id)  # type: ignore[call-overload]
+               .values(signature=sig, duplicate_of=duplicate_of))
+        s.commit()
+
+
+def seed_ids_without_signature(engine: Engine) -> list[tuple[int, str]]:
+    with Session(engine) as s:
+        return list(s.exec(select(ArticleRow.id, ArticleRow.text).where(
+            ArticleRow.origin == "seed", ArticleRow.signature.is_(None))))  # type: ignore[union-attr]
+
+
+def findings_of_article(engine: Engine, article_id: int) -> list[Known]:
+    with Session(engine) as s:
+        return [_known(r) for r in s.exec(select(FindingRow).where(
+            FindingRow.article_id == article_id).order_by(FindingRow.id))]

@@ -1,0 +1,80 @@
+"""Reprints: wire stories republished by many outlets.
+
+An article whose text is a near-duplicate (MinHash, ``watcher.dedup``) of a seed is known as a
+whole; a near-duplicate of an earlier article is the same story from another outlet: it adds a
+corroborating source to that story's findings instead of alerting again.
+
+The index lives in memory and is kept in step with the database (signatures stored on the
+articles' rows), so articles stored by other workers are seen too.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from sqlalchemy.engine import Engine
+
+from watcher.dedup import NearDuplicateIndex, Signature, signature
+from watcher.store import repo
+from watcher.types import Article, Decision, Finding, Known
+
+THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
+MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
+
+
+@dataclass(frozen=True)
+class Reprint:
+    article_id: int
+    origin: str  # "seed" or "feed"
+    similarity: float
+
+
+class Reprints:
+    def __init__(self, engine: Engine, threshold: float = THRESHOLD):
+        self.engine = engine
+        self.index = NearDuplicateIndex(threshold=threshold)
+        self.origins: dict[int, str] = {}
+        self._last_id = 0
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Add the signatures stored since the last look (by this worker or another)."""
+        with self._lock:
+            for article_id, origin, sig in repo.signatures_after(self.engine, self._last_id):
+                self.index.add_signature(article_id, sig)
+                self.origins[article_id] = origin
+                self._last_id = max(self._last_id, article_id)
+
+    def find(self, article: Article) -> tuple[Signature | None, Reprint | None]:
+        """The article's signature (None when too short) and the best earlier match."""
+        if len(article.text.split()) < MIN_WORDS:
+            return None, None
+        sig = signature(article.text)
+        self.refresh()
+        with self._lock:
+            hits = self.index.query_signature(sig)
+        if not hits:
+            return sig, None
+        best_id, score = hits[0]  # best first
+        doc = int(best_id)  # type: ignore[call-overload]
+        return sig, Reprint(doc, self.origins.get(doc, "feed"), score)
+
+
+def reprint_decisions(results: Sequence[tuple[Finding, Decision]], reprint: Reprint,
+                      known_of_original: Sequence[Known]) -> list[tuple[Finding, Decision]]:
+    """A reprint reports nothing new: its findings are known, tied to the original's story.
+
+    Pure: ``known_of_original`` are the findings stored for the original article.
+    """
+    out = []
+    for f, d in results:
+        if d.kind == "known":
+            out.append((f, d))
+            continue
+        same = next((k for k in known_of_original if k.rule_id == f.rule_id), None)
+        what = "a seed" if reprint.origin == "seed" else f"article #{reprint.article_id}"
+        out.append((f, replace(d, kind="known", changes=(), matched=same,
+                               reason=f"reprint of {what} ({reprint.similarity:.0%} similar)")))
+    return out
