@@ -44,34 +44,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=["auto", "human", "json"],
                    help="log lines on stderr (default: [log] format; auto = human on a "
                         "terminal, JSON otherwise)")
-    sub = p.add_subparsers(dest="command")
-    _add = sub.add_parser
-
-    def add_parser(name: str, **kw):  # type: ignore[no-untyped-def]
-        sp = _add(name, **kw)
-        sp.add_argument("--config", dest="config_sub", default=argparse.SUPPRESS,
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", dest="config_sub", default=argparse.SUPPRESS,
                         help="config file (default: $WATCHER_CONFIG or ./watcher.toml)")
-        return sp
 
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+    def command(group, name: str, **kw):  # type: ignore[no-untyped-def]
+        return group.add_parser(name, parents=[common], **kw)
 
-    run = sub.add_parser("run", help="run the service (or one cycle with --once)")
+    sub = p.add_subparsers(dest="command")
+
+    run = command(sub, "run", help="run the service (or one cycle with --once)")
     run.add_argument("--once", action="store_true",
                      help="poll every feed, process every new entry, deliver, exit")
     run.set_defaults(func=cmd_run)
 
-    mig = sub.add_parser("migrate", help="bring the database schema up to date")
+    mig = command(sub, "migrate", help="bring the database schema up to date")
     mig.set_defaults(func=cmd_migrate)
 
-    rules = sub.add_parser("rules", help="check, test and explain rule files")
+    rules = command(sub, "rules", help="check, test and explain rule files")
     rsub = rules.add_subparsers(dest="rules_command")
-    chk = rsub.add_parser("check", help="validate rule files; exit 1 on any error")
+    chk = command(rsub, "check", help="validate rule files; exit 1 on any error")
     chk.add_argument("path", nargs="?")
     chk.set_defaults(func=cmd_rules_check)
-    tst = rsub.add_parser("test", help="run the rule unit tests in <rules>/tests/")
+    tst = command(rsub, "test", help="run the rule unit tests in <rules>/tests/")
     tst.add_argument("path", nargs="?")
     tst.set_defaults(func=cmd_rules_test)
-    exp = rsub.add_parser("explain", help="show what a rule finds in a text or page")
+    exp = command(rsub, "explain", help="show what a rule finds in a text or page")
     exp.add_argument("rule")
     src = exp.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="a text file (first line: title)")
@@ -79,39 +77,39 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--date", help="publication date, YYYY-MM-DD (default: today)")
     exp.set_defaults(func=cmd_rules_explain)
 
-    feeds = sub.add_parser("feeds", help="list feeds and their health; add, remove, import")
+    feeds = command(sub, "feeds", help="list feeds and their health; add, remove, import")
     fsub = feeds.add_subparsers(dest="feeds_command")
     feeds.set_defaults(func=cmd_feeds_list)
-    fsub.add_parser("list").set_defaults(func=cmd_feeds_list)
-    fadd = fsub.add_parser("add")
+    command(fsub, "list").set_defaults(func=cmd_feeds_list)
+    fadd = command(fsub, "add")
     fadd.add_argument("url")
     fadd.add_argument("--interval", type=int)
     fadd.set_defaults(func=cmd_feeds_add)
-    frm = fsub.add_parser("remove")
+    frm = command(fsub, "remove")
     frm.add_argument("url")
     frm.set_defaults(func=cmd_feeds_remove)
-    fimp = fsub.add_parser("import", help="add every feed of an OPML file")
+    fimp = command(fsub, "import", help="add every feed of an OPML file")
     fimp.add_argument("opml")
     fimp.set_defaults(func=cmd_feeds_import)
 
-    rp = sub.add_parser("replay", help="run the rules again over stored articles")
+    rp = command(sub, "replay", help="run the rules again over stored articles")
     rp.add_argument("--since", default="7d", help="how far back: 7d, 12h, 30m (default 7d)")
     rp.add_argument("--rule", action="append", help="only this rule id (repeatable)")
     rp.add_argument("--dry-run", action="store_true", help="print what would be sent; store "
                     "nothing")
     rp.set_defaults(func=cmd_replay)
 
-    st = sub.add_parser("status", help="one screen: feeds, alerts, last poll, rules")
+    st = command(sub, "status", help="one screen: feeds, alerts, last poll, rules")
     st.set_defaults(func=cmd_status)
 
-    alerts = sub.add_parser("alerts", help="list alerts; retry a failed one")
+    alerts = command(sub, "alerts", help="list alerts; retry a failed one")
     asub = alerts.add_subparsers(dest="alerts_command")
     alerts.set_defaults(func=cmd_alerts_list, state=None, limit=50)
-    al = asub.add_parser("list")
+    al = command(asub, "list")
     al.add_argument("--state", help="pending, sending, sent, failed, folded")
     al.add_argument("--limit", type=int, default=50)
     al.set_defaults(func=cmd_alerts_list)
-    ar = asub.add_parser("retry", help="send a failed alert again (after fixing the cause)")
+    ar = command(asub, "retry", help="send a failed alert again (after fixing the cause)")
     ar.add_argument("id", type=int)
     ar.set_defaults(func=cmd_alerts_retry)
     return p

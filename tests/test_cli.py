@@ -1,0 +1,70 @@
+"""The operator commands: feeds (add, remove, OPML import, health) and replay after a rule change."""
+
+from __future__ import annotations
+
+import shutil
+
+from tests.conftest import ROOT, run_watcher, write_config
+from tests.httpserver import Reply
+from tests.slack_standin import SlackStandIn
+from tests.test_end_to_end import POMPEO_NEW, SUMMIT_NEW, _serve_news
+
+OPML = """<?xml version="1.0"?><opml version="2.0"><head><title>subs</title></head><body>
+<outline text="World"><outline text="A" title="Feed A" type="rss" xmlUrl="https://a.test/rss"/>
+<outline text="B" type="rss" xmlUrl="https://b.test/atom"/></outline></body></opml>"""
+
+
+def test_feeds_add_remove_import_and_health(tmp_path, http_server):
+    gone = http_server.route("/gone.rss", Reply(status=410, body=b"gone"))
+    cfg = write_config(tmp_path, feeds=[gone])
+    out = run_watcher("feeds", "add", "https://c.test/feed.xml", "--config", str(cfg))
+    assert out.returncode == 0 and "added https://c.test/feed.xml" in out.stdout
+    again = run_watcher("feeds", "add", "https://c.test/feed.xml", "--config", str(cfg))
+    assert "already watched" in again.stdout
+    (tmp_path / "subs.opml").write_text(OPML)
+    imp = run_watcher("feeds", "import", str(tmp_path / "subs.opml"), "--config", str(cfg))
+    assert "imported 2 new feed(s)" in imp.stdout
+    bad = run_watcher("feeds", "import", str(tmp_path / "missing.opml"), "--config", str(cfg))
+    assert bad.returncode == 1 and "not a readable OPML file" in bad.stderr
+    assert run_watcher("feeds", "remove", "https://b.test/atom", "--config",
+                       str(cfg)).returncode == 0
+    refused = run_watcher("feeds", "remove", gone, "--config", str(cfg))
+    assert refused.returncode == 1 and "remove it there" in refused.stderr
+
+    assert run_watcher("run", "--once", "--config", str(cfg)).returncode == 0
+    listing = run_watcher("feeds", "--config", str(cfg)).stdout
+    for url in (gone, "https://a.test/rss", "https://c.test/feed.xml"):
+        assert url in listing
+    assert "https://b.test/atom" not in listing
+    assert "DISABLED: gone (HTTP 410)" in listing
+
+
+def test_replay_after_a_rule_is_added(tmp_path, http_server):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    shutil.copy(ROOT / "rules" / "pompeo-trip.yaml", rules)
+    feed = _serve_news(http_server, [POMPEO_NEW, SUMMIT_NEW])
+    env = {"SLACK_BOT_TOKEN": "xoxb-test"}
+    with SlackStandIn() as slack:
+        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url, rules=rules)
+        assert run_watcher("run", "--once", "--config", str(cfg), env=env).returncode == 0
+        assert len(slack.messages) == 1  # only the Pompeo trip: no summit rule yet
+
+        shutil.copy(ROOT / "rules" / "summit-announcement.yaml", rules)
+        dry = run_watcher("replay", "--since", "1d", "--dry-run", "--config", str(cfg), env=env)
+        assert dry.returncode == 0, dry.stderr
+        assert "would alert: [summit-announcement] new" in dry.stdout
+        assert "pompeo-trip" not in dry.stdout  # already alerted: not repeated
+        assert len(slack.messages) == 1  # a dry run sends nothing
+
+        real = run_watcher("replay", "--since", "1d", "--rule", "summit-announcement",
+                           "--config", str(cfg), env=env)
+        assert real.returncode == 0, real.stderr
+        assert "1 new alert(s)" in real.stdout
+        assert len(slack.messages) == 2
+        assert http_server.url("/news/1.html") in str(slack.messages[1]["blocks"])
+
+        again = run_watcher("replay", "--since", "1d", "--config", str(cfg), env=env)
+        assert "0 new alert(s)" in again.stdout and len(slack.messages) == 2
+        bad = run_watcher("replay", "--since", "soon", "--config", str(cfg), env=env)
+        assert bad.returncode == 2 and "expected a number and a unit" in bad.stderr
