@@ -12,12 +12,15 @@ with 304 automatically) or a callable ``fn(req: Request) -> Reply | None``. A ca
 returns None has written the response itself through ``req.handler`` (for slow, endless or
 malformed responses); it should stop when ``req.server.stopping`` is set. Unknown paths get 404.
 Every request is recorded in ``server.requests``. ``server.host_port`` is ``"127.0.0.1:PORT"``
-(what ``Fetcher(allow_hosts=...)`` takes). Handler threads are daemons, so a test that leaves a
-handler sleeping does not hang the run.
+(what ``Fetcher(allow_hosts=...)`` takes). ``serve(tls=(certfile, keyfile))`` serves HTTPS.
+Handler threads are daemons, so a test that leaves a handler sleeping does not hang the run.
+Helpers for hostile servers: ``trickle`` (a byte at a time, forever), ``endless`` (an infinite
+fast body), ``sleepy`` (no answer at all).
 """
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -27,7 +30,8 @@ from typing import Self
 
 import pytest
 
-__all__ = ["Reply", "Request", "TestHTTPServer", "http_server", "serve"]
+__all__ = ["Reply", "Request", "TestHTTPServer", "endless", "http_server", "serve", "sleepy",
+           "trickle"]
 
 
 @dataclass
@@ -138,7 +142,8 @@ class _Server(ThreadingHTTPServer):
 class TestHTTPServer:
     __test__ = False  # not a pytest test class
 
-    def __init__(self, routes: dict[str, Route] | None = None):
+    def __init__(self, routes: dict[str, Route] | None = None,
+                 tls: tuple[str, str] | None = None):
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[Request] = []
         self.lock = threading.Lock()
@@ -146,6 +151,12 @@ class TestHTTPServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
         self.port: int = self._server.server_address[1]
+        self.scheme = "http"
+        if tls:  # (certfile, keyfile): serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -154,7 +165,7 @@ class TestHTTPServer:
         return f"127.0.0.1:{self.port}"
 
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path: str, route: Route) -> str:
         """Add (or replace) a route; returns its URL."""
@@ -184,9 +195,10 @@ class TestHTTPServer:
         self.stop()
 
 
-def serve(routes: dict[str, Route] | None = None) -> TestHTTPServer:
-    """A started server (use as a context manager, or call ``stop()``)."""
-    return TestHTTPServer(routes).start()
+def serve(routes: dict[str, Route] | None = None,
+          tls: tuple[str, str] | None = None) -> TestHTTPServer:
+    """A started server (use as a context manager, or call ``stop()``); HTTPS with ``tls``."""
+    return TestHTTPServer(routes, tls).start()
 
 
 @pytest.fixture

@@ -96,3 +96,20 @@ def test_open_window_is_anchored_in_time():
 ])
 def test_describe(text, pub, shown):
     assert describe(one(text, pub)) == shown
+
+
+def test_a_day_just_past_is_not_next_year():
+    assert one("the talks on June 30", datetime(2019, 7, 1)).start == date(2019, 6, 30)
+    assert one("the talks on June 1", datetime(2019, 7, 1)).start == date(2020, 6, 1)
+    assert one("they met on December 30", datetime(2019, 1, 2), past=True).start == \
+        date(2018, 12, 30)
+    assert one("from Jan. 3 to 5", datetime(2018, 12, 20)).start == date(2019, 1, 3)
+
+
+def test_weekday_follows_the_tense():
+    pub = datetime(2019, 2, 12)  # a Tuesday
+    assert one("will leave on Monday", pub, past=False).start == date(2019, 2, 18)
+    assert one("arrived on Monday", pub, past=True).start == date(2019, 2, 11)
+    assert one("speaking in Budapest on Monday", pub, past=None).start == date(2019, 2, 11)
+    assert one("next Tuesday", pub).start == date(2019, 2, 19)
+    assert one("last Tuesday", pub).start == date(2019, 2, 5)

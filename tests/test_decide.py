@@ -114,6 +114,22 @@ def test_status_changes_are_updates():
     assert decide(finding(rumor), [known(planned)]).kind == "known"
 
 
+def test_taking_place_as_planned_is_not_news():
+    plan = facts(where("Pyongyang"), when("2018-10-01", "2018-10-31", "month"), "planned")
+    arrival = facts(where("Pyongyang"), when("2018-10-07"), "held")
+    d = decide(finding(arrival), [known(plan)])
+    assert d.kind == "known" and "taking place" in d.reason
+
+
+def test_a_firmer_wording_of_the_same_plan_is_not_news():
+    rumor = facts(where("New York"), when("2018-09-01", "2018-09-30", "month"), "rumored")
+    assert decide(finding(dict(rumor, status="planned")), [known(rumor)]).kind == "known"
+    cancelled = dict(rumor, status="cancelled")
+    back_on = dict(rumor, status="announced")
+    d = decide(finding(back_on), [known(cancelled)])
+    assert d.kind == "update" and d.changes[0].was == "cancelled"
+
+
 def test_different_ordinals_are_different_trips():
     third = {"who": "Mike Pompeo", "where": where("North Korea"), "ordinal": 3, "status": "held",
              "when": when("2018-01-01", "2018-12-31", "year")}
@@ -127,3 +143,14 @@ def test_compare_helpers():
     assert compare.covers(HANOI, facts(d=END_FEB))
     assert not compare.covers(facts(d=END_FEB), HANOI)
     assert compare.specificity(HANOI) < compare.specificity(facts(d=END_FEB))
+
+
+def test_a_postponement_to_a_new_date_is_an_update_of_the_same_summit():
+    planned = facts(where("Ulaanbaatar"), when("2026-09-08", "2026-09-14", "week"))
+    delayed = facts(where("Ulaanbaatar"), when("2026-10-01", "2026-10-31", "month"), "postponed")
+    d = decide(finding(delayed), [known(planned)])
+    assert d.kind == "update"
+    assert {c.fact: c.was for c in d.changes} == {"when": "Sep 8-14, 2026",
+                                                  "status": "announced"}
+    elsewhere = facts(where("Hanoi"), when("2026-10-01", "2026-10-31", "month"), "postponed")
+    assert decide(finding(elsewhere), [known(planned)]).kind == "new"

@@ -107,5 +107,7 @@ def test_index_rebuilds_from_stored_signatures_and_removes():
     assert len(rebuilt) == 2 and "a" in rebuilt
     rebuilt.remove("a")
     assert rebuilt.query(SYNDICATED) == [] and "a" not in rebuilt
+    rebuilt.add_signature("c", None)  # stored without a signature: nothing to index
+    assert "c" not in rebuilt
     rebuilt.add("b", STORY)  # re-adding replaces
     assert [d for d, _ in rebuilt.query(STORY)] == ["b"] and len(rebuilt) == 1

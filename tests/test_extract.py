@@ -4,6 +4,7 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from watcher.types import Entry
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 ARTICLE = (PAGES / "article.html").read_bytes()
 URL = "https://gazette.example/news/crane"
+BARE = ("<html><body><div><p>" + "A plain paragraph about the harbour strike. " * 12 +
+        "</p></div></body></html>").encode()
 ENTRY = Entry(feed_url="https://gazette.example/feed.xml", key="g-7", link=URL,
               title="Feed title", summary="s",
-              published=datetime(2024, 3, 14, 9, 30, tzinfo=UTC), outlet="Feed Outlet")
+              published=datetime(2024, 3, 14, 7, 45, tzinfo=UTC), outlet="Feed Outlet")
 
 
 # Extractors that misbehave, for the pool (module-level so a worker process can import them).
@@ -43,15 +46,19 @@ def test_extract_article_text_and_metadata():
     assert "ship-to-shore crane collapsed" in article.text
     assert "Dutch Safety Board" in article.text
     assert "All rights reserved" not in article.text and "Most read" not in article.text
-    assert article.published == datetime(2024, 3, 14, tzinfo=UTC)
+    assert article.published == datetime(2024, 3, 14, 9, 30, tzinfo=UTC)  # time and zone kept
 
 
 def test_feed_entry_fills_gaps_and_sharpens_the_date():
-    article = extract_article(ARTICLE, URL, fallback=ENTRY)
+    day_only = ARTICLE.replace(b'property="article:published_time" content="2024-03-14T09:30:00+00:00"',
+                               b'name="date" content="2024-03-14"')
+    assert extract_article(day_only, URL).published == datetime(2024, 3, 14, tzinfo=UTC)
+    article = extract_article(day_only, URL, fallback=ENTRY)
     assert article.published == ENTRY.published  # same day as the page says, and with a time
-    bare = ("<html><body><div><p>" + "A plain paragraph about the harbour strike. " * 12 +
-            "</p></div></body></html>")
-    article = extract_article(bare, URL, fallback=ENTRY)
+    other_day = replace(ENTRY, published=datetime(2024, 3, 16, 8, 0, tzinfo=UTC))
+    assert extract_article(day_only, URL, fallback=other_day).published == datetime(
+        2024, 3, 14, tzinfo=UTC)  # the page's own date wins
+    article = extract_article(BARE, URL, fallback=ENTRY)
     assert article.title == "Feed title" and article.published == ENTRY.published
     assert article.outlet == "Feed Outlet"
 
@@ -91,10 +98,11 @@ def test_pool_kills_a_hanging_worker_and_keeps_working():
     with ExtractorPool(workers=1, timeout=2, extractor=hang) as pool:
         before = pool.extract(ARTICLE, URL)
         stuck = pool.extract(ARTICLE.replace(b"<body>", b"<body>HANG"), URL)
-        after = pool.extract(ARTICLE, URL, ENTRY)
+        after = pool.extract(BARE, URL, ENTRY)
     assert before.status == "ok"
     assert stuck.status == "timeout" and stuck.article is None and "2s" in stuck.error
     assert after.status == "ok" and after.article.published == ENTRY.published
+    assert after.article.title == "Feed title" and after.article.outlet == "Feed Outlet"
 
 
 def test_pool_survives_a_crashing_worker_and_errors():

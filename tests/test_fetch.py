@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import time
 import zlib
 from pathlib import Path
 
 import pytest
 
-from tests.httpserver import Reply, endless, sleepy, trickle
+from tests.httpserver import Reply, endless, serve, sleepy, trickle
 from watcher.extract import extract_article
 from watcher.fetch import PAGE_ACCEPT, PAGE_TYPES, Fetcher, FetchStatus, address_problem, classify
 from watcher.parse import parse_feed
@@ -75,6 +78,20 @@ def test_trickling_body_stops_at_whole_request_timeout(http_server):
     with make(http_server, timeout=1.0) as f:
         r = f.get(url)
     assert r.status == "timeout" and "body" in r.error and r.body == b""
+    assert r.elapsed < 10
+
+
+def test_trickling_headers_stop_at_whole_request_timeout(http_server):
+    def drip(req):
+        w = req.handler.wfile
+        w.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+        while not req.server.stopping.wait(0.05):
+            w.write(b"a")
+            w.flush()
+    url = http_server.route("/drip", drip)
+    with make(http_server, timeout=1.0) as f:
+        r = f.get(url)
+    assert r.status == "timeout" and r.http_status is None
     assert r.elapsed < 10
 
 
@@ -265,6 +282,32 @@ def test_connection_refused():
     assert r.status == "connection_error" and r.error == "connection refused"
 
 
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not found: cannot make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def test_https_verified_and_bounded(certificate):
+    with serve(tls=certificate) as server:
+        url = server.route("/a", Reply(body=b"<p>secure</p>"))
+        slow = server.route("/drip", trickle(b"x", every=0.05))
+        with make(server) as f:  # system trust store: the self-signed certificate is refused
+            refused = f.get(url)
+        with Fetcher(FetchSettings(timeout=1.0), allow_hosts={server.host_port},
+                     verify=ssl.create_default_context(cafile=certificate[0])) as f:
+            ok, dripping = f.get(url), f.get(slow)
+    assert refused.status == "connection_error" and "TLS error" in refused.error
+    assert ok.ok and ok.body == b"<p>secure</p>" and ok.url.startswith("https://")
+    assert dripping.status == "timeout" and dripping.elapsed < 10
+
+
 def test_dns_error():
     with Fetcher(FetchSettings(connect_timeout=2, timeout=5)) as f:
         r = f.get("http://no-such-host.invalid/")
@@ -312,3 +355,23 @@ def test_elapsed_is_measured(http_server):
         start = time.monotonic()
         r = f.get(url)
     assert r.ok and 0.15 < r.elapsed <= time.monotonic() - start + 0.01
+
+
+def test_custom_transport_still_checks_addresses_before_connecting():
+    import httpx
+
+    seen = []
+
+    def handler(request):
+        seen.append(str(request.url))
+        if request.url.host == "news.example":
+            return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest"})
+        return httpx.Response(200, text="metadata")
+
+    with Fetcher(FetchSettings(), transport=httpx.MockTransport(handler)) as f:
+        r = f.get("http://93.184.215.14/feed")  # a literal global address: no DNS needed
+    assert r.ok and seen == ["http://93.184.215.14/feed"]
+    with Fetcher(FetchSettings(), transport=httpx.MockTransport(handler),
+                 allow_hosts={"news.example:80"}) as f:
+        r = f.get("http://news.example/feed")
+    assert r.status == "blocked_address" and "169.254.169.254/latest" not in seen[1:]

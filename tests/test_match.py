@@ -35,6 +35,9 @@ def art(text: str, title: str = "", when=datetime(2019, 1, 18, 12, tzinfo=UTC)):
     ("Trump called off the summit with Kim.", "cancelled"),
     ("Trump said the summit will go ahead after all, a week after he called it off.", "announced"),
     ("Pompeo arrived in Pyongyang on Wednesday.", "held"),
+    ("Officials did not rule out a meeting between Trump and Kim.", "rumored"),
+    ("Trump asked Pompeo not to travel to North Korea next week.", "cancelled"),
+    ("The summit in Ulaanbaatar has been delayed until October.", "postponed"),
 ])
 def test_status(sentence, expected):
     assert status(sentence) == expected
@@ -46,6 +49,9 @@ def test_status(sentence, expected):
     ("If Kim shows progress, a summit could follow.", "hypothetical"),
     ("Trump has no plans to meet Kim this year.", "denial"),
     ("Trump will meet Kim in Hanoi.", "report"),
+    ("Trump will meet Kim in Hanoi, though a date has not been set.", "report"),
+    ("Officials did not rule out a meeting between Trump and Kim.", "report"),
+    ("Trump ruled out a meeting with Kim this year.", "denial"),
 ])
 def test_mode(sentence, expected):
     assert mode(sentence) == expected
@@ -172,3 +178,14 @@ def test_facts_are_json_serialisable(ruleset):
             when=datetime(2018, 7, 31, tzinfo=UTC))
     for f in match_article(a, ruleset):
         json.dumps(f.facts)
+
+
+def test_facts_from_the_next_sentence_when_it_carries_on(ruleset):
+    a = art("The two leaders will meet on Feb. 27-28 in the Vietnamese capital.",
+            title="Trump-Kim summit set for Hanoi", when=datetime(2019, 2, 6, tzinfo=UTC))
+    [f] = match_article(a, ruleset)
+    assert f.display["where"] == "Hanoi, Vietnam" and f.display["when"] == "Feb 27-28, 2019"
+    b = art("Trump will meet Kim in Hanoi. Officials met in Seoul on Feb. 27-28.",
+            when=datetime(2019, 2, 6, tzinfo=UTC))
+    [g] = match_article(b, ruleset)
+    assert g.display["when"] == "date not announced"

@@ -78,6 +78,22 @@ def test_body_is_never_taken_for_a_filename_or_url(tmp_path):
         assert parse_feed(body, {}, "https://x.example/").status == "not_a_feed"
 
 
+def test_guid_shared_by_different_items_is_not_an_identity():
+    items = "".join(f"<item><guid>same</guid><title>t{i}</title><link>https://x.example/{i}</link>"
+                    "</item>" for i in range(3))
+    body = f'<rss version="2.0"><channel><title>d</title>{items}</channel></rss>'.encode()
+    keys = [e.key for e in parse_feed(body, {}, "https://x.example/feed").entries]
+    assert keys == ["https://x.example/0", "https://x.example/1", "https://x.example/2"]
+
+
+def test_links_resolve_against_the_final_url_but_entries_keep_the_feed_url():
+    body = (FEEDS / "rss.xml").read_bytes()
+    feed = parse_feed(body, {}, "https://old.example/rss", base_url="https://new.example/feed/")
+    entry = feed.entries[3]
+    assert entry.feed_url == "https://old.example/rss"
+    assert entry.link == "https://new.example/news/relative"
+
+
 def test_duplicate_items_give_one_entry():
     item = "<item><guid>same</guid><title>t</title></item>"
     body = f'<rss version="2.0"><channel><title>d</title>{item}{item}</channel></rss>'.encode()
@@ -115,3 +131,25 @@ def test_entry_key_chain():
 def test_strip_html():
     assert strip_html("<p>a <b>b</b></p><p>c&amp;d</p><style>x{}</style>") == "a b\nc&d"
     assert strip_html(None) == ""
+
+
+def test_entity_bombs_and_external_entities_are_not_expanded():
+    lol = ['<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">']
+    for name, prev in zip("bcdefg", "abcdef"):
+        lol.append(f'<!ENTITY {name} "{("&" + prev + ";") * 16}">')
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(lol)}]><rss version="2.0"><channel>'
+            "<title>&g;</title><item><guid>1</guid></item></channel></rss>").encode()
+    xxe = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/hostname">]>'
+           b'<rss version="2.0"><channel><title>t&x;</title><item><guid>1</guid></item>'
+           b"</channel></rss>")
+    for body in (bomb, xxe):
+        feed = parse_feed(body, {}, "https://x.example/")
+        assert feed.status == "ok" and len(feed.title) < 10
+
+
+def test_a_guid_is_not_taken_for_a_relative_link():
+    body = (b'<rss version="2.0"><channel><title>t</title><item><guid>1234</guid></item>'
+            b"<item><guid>https://x.example/a</guid></item></channel></rss>")
+    first, second = parse_feed(body, {}, "https://x.example/feed").entries
+    assert first.link is None and first.key == "1234"
+    assert second.link == "https://x.example/a"

@@ -54,3 +54,14 @@ def test_venues(sentence, expected):
 
 def test_lower_case_words_are_not_places():
     assert find_places("a turkey for china plates in jordan") == []
+
+
+def test_gazetteer_is_consistent():
+    from collections import Counter
+
+    from watcher.facts.gazetteer import ALL
+    assert all(parent in ALL for _, parent, _ in ALL.values() if parent)
+    aliases = Counter(a for _, _, names in ALL.values() for a in names)
+    assert [a for a, n in aliases.items() if n > 1] == []
+    assert all(chain(name)[-1] in ALL and ALL[chain(name)[-1]][0] == "region" or
+               ALL[chain(name)[-1]][1] is None for name in ALL)

@@ -141,3 +141,12 @@ def test_due():
     assert due(FeedState(url="u", next_check_at=NOW), NOW)
     assert not due(FeedState(url="u", next_check_at=NOW + timedelta(seconds=1)), NOW)
     assert not due(FeedState(url="u", disabled_reason="gone (HTTP 410)"), NOW)
+
+
+def test_redirected_feed_keeps_its_identity(http_server, fetcher):
+    http_server.route("/old.xml", Reply(301, headers={"Location": "/new/feed.xml"}))
+    http_server.route("/new/feed.xml", Reply(body=RSS))
+    url = http_server.url("/old.xml")
+    out = poll_feed(fetcher, FeedState(url=url), NOW)
+    assert out.status == "ok" and out.state.url == url
+    assert {e.feed_url for e in out.parsed.entries} == {url}

@@ -23,29 +23,45 @@ from watcher.types import Change, Decision, Finding, Known
 HELD_PRECISION_DAYS = 31
 
 
+def _vague_memory(k: Known) -> bool:
+    """Known to have happened, but only roughly when ("a summit in Vietnam last year")."""
+    return k.facts.get("status") == "held" and \
+        compare.specificity(k.facts)[0] > HELD_PRECISION_DAYS
+
+
+def _dated_plan(k: Known) -> bool:
+    return k.facts.get("status") != "held" and compare.specificity(k.facts)[0] < 100_000
+
+
 def decide(finding: Finding, known: Sequence[Known], now: datetime | None = None) -> Decision:
     same = [k for k in known if k.rule_id == finding.rule_id
             and compare.compatible(finding.facts, k.facts)]
+    memories = [k for k in same if _vague_memory(k)]
+    if memories and any(_dated_plan(k) for k in same):
+        # A vague memory does not hide a dated plan known for the same development: the
+        # plan is what this report refines ("end of February" -> "Feb 27-28 in Hanoi").
+        same = [k for k in same if not _vague_memory(k)]
     if not same:
         changes = tuple(Change(name, compare.describe(value), "not known")
                         for name, value in finding.facts.items()
-                        if compare.present(value) and compare.describe(value) != "date not announced")
+                        if compare.present(value)
+                        and compare.describe(value) != "date not announced")
         return Decision("new", f"no known {finding.rule_id} development matches "
                                f"{_brief(finding.facts)}", None, changes)
     covering = [k for k in same if compare.covers(k.facts, finding.facts)]
     if covering:
         best = min(covering, key=lambda k: (k.origin != "baseline", compare.specificity(k.facts)))
         return Decision("known", f"already known from {_origin(best)}: {_brief(best.facts)}", best)
+    best = min(same, key=lambda k: compare.specificity(k.facts))
     held = [k for k in same if k.facts.get("status") == "held"
             and compare.specificity(k.facts)[0] <= HELD_PRECISION_DAYS]
-    if held:
-        best = min(held, key=lambda k: compare.specificity(k.facts))
+    if held or best.facts.get("status") == "held":
+        best = min(held, key=lambda k: compare.specificity(k.facts)) if held else best
         return Decision("known", f"already happened ({_origin(best)}: {_brief(best.facts)}); "
                                  "a later report of it is not news", best)
-    best = min(same, key=lambda k: compare.specificity(k.facts))
-    if best.facts.get("status") == "held":
-        return Decision("known", f"already happened ({_origin(best)}: {_brief(best.facts)}); "
-                                 "a later report of it is not news", best)
+    if finding.facts.get("status") == "held":
+        return Decision("known", f"taking place as already known ({_origin(best)}: "
+                                 f"{_brief(best.facts)})", best)
     changes = tuple(Change(*c) for c in compare.changed(finding.facts, best.facts))
     if not changes:
         return Decision("known", f"nothing new compared with {_origin(best)}", best)

@@ -144,7 +144,10 @@ class NearDuplicateIndex:
         self.add_signature(doc_id, sig)
         return sig
 
-    def add_signature(self, doc_id: Hashable, sig: Sequence[int]) -> None:
+    def add_signature(self, doc_id: Hashable, sig: Sequence[int] | None) -> None:
+        """Index a stored signature. None or [] (no signature: too short) is skipped."""
+        if not sig:
+            return
         if len(sig) != NUM_HASHES:
             raise ValueError(f"a signature has {NUM_HASHES} values, got {len(sig)}")
         if doc_id in self._sigs:

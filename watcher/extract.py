@@ -31,7 +31,9 @@ from watcher.types import Article, Entry
 
 __all__ = ["ExtractResult", "ExtractorPool", "decode_html", "extract_article"]
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""",
+                           re.IGNORECASE)
 
 
 def decode_html(data: bytes | str, content_type: str | None = None) -> str:
@@ -70,8 +72,11 @@ def extract_article(html: bytes | str, url: str, *, fallback: Entry | None = Non
     text_html = decode_html(html, content_type)
     if not text_html.strip():
         return None
+    from trafilatura.settings import set_date_params
+
+    dates = {**set_date_params(True), "outputformat": DATE_FORMAT}  # with the time, if known
     doc = trafilatura.bare_extraction(text_html, url=url, fast=True, with_metadata=True,
-                                      include_comments=False)
+                                      include_comments=False, date_extraction_params=dates)
     body = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
     if not body:
         return None
@@ -91,9 +96,19 @@ def _is_host_name(name: str, url: str) -> bool:
 
 
 def _published(meta_date: str | None, fallback: Entry | None) -> datetime | None:
+    """The page's date when it names a moment (time and zone), else its day, else the feed's.
+
+    A page that gives only a day (or a time without a zone) yields that day at 00:00 UTC,
+    unless the feed entry falls on the same day: then the feed's time is kept.
+    """
     feed_date = fallback.published if fallback else None
     if not meta_date:
         return feed_date
+    try:
+        moment = datetime.strptime(meta_date, DATE_FORMAT)
+        return moment.astimezone(UTC)
+    except ValueError:
+        pass
     try:
         day = date.fromisoformat(meta_date[:10])
     except ValueError:
@@ -254,6 +269,8 @@ class ExtractorPool:
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
+        if self._closed:  # closed while this page was running: no new worker
+            return worker
         fresh = self._spawn()
         with self._lock:
             self._all = [fresh if w is worker else w for w in self._all]

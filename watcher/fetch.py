@@ -6,8 +6,9 @@ HTTP status goes through ``classify`` and comes back as a ``FetchResult`` whose 
 
 Safety, on every request and on every redirect hop:
 
-* timeouts on connect and on the whole request, body included: a server trickling bytes
-  forever is cut off at ``settings.timeout`` (a watchdog shuts the socket down);
+* timeouts on connect and on the whole request, body included: every read and write on a
+  connection may only wait for what is left of ``settings.timeout``, so a server trickling bytes
+  (headers or body) is cut off on time; DNS lookups are bounded by the connect timeout;
 * a cap on the *decoded* body: gzip/deflate are decoded here, in bounded steps, so a gzip bomb
   stops at ``max_bytes`` without being inflated in memory;
 * redirects are followed by hand, at most ``max_redirects``, each target checked again;
@@ -24,15 +25,16 @@ Cookies are never stored and proxies from the environment are ignored (``trust_e
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
-import heapq
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from enum import Enum
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -110,42 +112,16 @@ class FetchResult:
 # -- internal outcomes, turned into kinds by classify() -------------------------------------
 
 
-class _FetchProblem(Exception):
-    """Raised inside ``get`` for problems we detect ourselves; ``classify`` maps the class."""
+class FetchProblem(Exception):
+    """A problem ``get`` detects itself (too large, blocked...): carries its kind and words."""
+
+    def __init__(self, kind: FetchStatus, message: str):
+        self.kind = kind
+        super().__init__(message)
 
 
-class BlockedAddress(_FetchProblem):
-    def __init__(self, host: str, reason: str):
-        self.host, self.reason = host, reason
-        super().__init__(f"{host} refused: {reason}")
-
-
-class DnsFailure(_FetchProblem):
-    pass
-
-
-class TooLarge(_FetchProblem):
-    pass
-
-
-class BodyTimeout(_FetchProblem):
-    pass
-
-
-class BadContentType(_FetchProblem):
-    pass
-
-
-class BadUrl(_FetchProblem):
-    pass
-
-
-class BadRedirect(_FetchProblem):
-    pass
-
-
-class TooManyRedirects(_FetchProblem):
-    pass
+def _blocked(host: str, reason: str) -> FetchProblem:
+    return FetchProblem(FetchStatus.BLOCKED_ADDRESS, f"{host} refused: {reason}")
 
 
 class Classification(NamedTuple):
@@ -154,12 +130,6 @@ class Classification(NamedTuple):
     retry_after: float | None = None
 
 
-_PROBLEM_KINDS: dict[type, FetchStatus] = {
-    BlockedAddress: FetchStatus.BLOCKED_ADDRESS, DnsFailure: FetchStatus.DNS_ERROR,
-    TooLarge: FetchStatus.TOO_LARGE, BodyTimeout: FetchStatus.TIMEOUT,
-    BadContentType: FetchStatus.BAD_CONTENT_TYPE, BadUrl: FetchStatus.BAD_URL,
-    BadRedirect: FetchStatus.BAD_REDIRECT, TooManyRedirects: FetchStatus.TOO_MANY_REDIRECTS,
-}
 _DNS_WORDS = ("name or service not known", "nodename nor servname", "name resolution",
               "getaddrinfo failed", "no address associated", "no such host")
 
@@ -174,9 +144,8 @@ def classify(outcome: BaseException | int, headers: Mapping[str, str] | None = N
     if isinstance(outcome, int):
         return _classify_status(outcome, headers or {}, now)
     exc = outcome
-    for cls, kind in _PROBLEM_KINDS.items():
-        if isinstance(exc, cls):
-            return Classification(kind, str(exc))
+    if isinstance(exc, FetchProblem):
+        return Classification(exc.kind, str(exc))
     if isinstance(exc, httpx.ConnectTimeout):
         return Classification(FetchStatus.TIMEOUT, f"connect timeout after {_n(s.connect_timeout)}s")
     if isinstance(exc, httpx.ReadTimeout):
@@ -285,27 +254,85 @@ def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
-def check_host(host: str, port: int) -> list[str]:
-    """Resolve ``host`` and return its addresses; BlockedAddress if any of them is not global."""
+def check_host(host: str, port: int, timeout: float | None = None) -> list[str]:
+    """Resolve ``host`` (within ``timeout``) and return its addresses, all of them global.
+
+    Raises FetchProblem: blocked_address if any address is not global, dns_error if the name
+    does not resolve in time.
+    """
     try:
-        ip = ipaddress.ip_address(host.strip("[]"))
-        addresses = [str(ip)]
+        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise DnsFailure(f"DNS lookup failed for {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = _resolve(host, port, timeout)
     for addr in addresses:
         problem = address_problem(ipaddress.ip_address(addr.split("%", 1)[0]))
         if problem:
-            shown = host if host == addr else f"{host} ({addr})"
-            raise BlockedAddress(shown, problem)
+            raise _blocked(host if host == addr else f"{host} ({addr})", problem)
     return addresses
 
 
+_DNS_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fetch-dns")
+
+
+def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    """getaddrinfo has no timeout of its own: run it in a helper thread and stop waiting."""
+    future = _DNS_POOL.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = future.result(timeout)
+    except FutureTimeout:
+        raise FetchProblem(FetchStatus.DNS_ERROR,
+                           f"DNS lookup for {host} took longer than {_n(timeout or 0)}s") from None
+    except (OSError, UnicodeError) as exc:
+        raise FetchProblem(FetchStatus.DNS_ERROR, f"DNS lookup failed for {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+# -- connections: the address check and the whole-request deadline -----------------------------
+
+_deadline = threading.local()  # .at: monotonic deadline of the request running in this thread
+
+
+def _remaining(timeout: float | None) -> float | None:
+    """``timeout`` cut to what is left of the current request's deadline (ReadTimeout if none)."""
+    at = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("whole-request deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write ends by the request's deadline.
+
+    A server trickling a byte at a time (headers or body) cannot stretch a request past
+    ``settings.timeout``: each read may wait only for what is left.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _remaining(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
+                                                      _remaining(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
 class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses that passed ``check_host`` (checked at connect time)."""
+    """Connects only to addresses that passed ``check_host``, checked when connecting."""
 
     def __init__(self, allow_private: bool, allow_hosts: frozenset[str]):
         self.allow_private, self.allow_hosts = allow_private, allow_hosts
@@ -313,101 +340,44 @@ class _GuardedBackend(httpcore.SyncBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None, socket_options: Any = None,
                     ) -> httpcore.NetworkStream:
+        timeout = _remaining(timeout)
         if self.allow_private or f"{host}:{port}" in self.allow_hosts:
-            return super().connect_tcp(host, port, timeout, local_address, socket_options)
+            addresses = [host]
+        else:
+            addresses = check_host(host, port, timeout)
         last: Exception | None = None
-        for addr in check_host(host, port):
+        for addr in addresses:  # like socket.create_connection: the first that answers
             try:
-                return super().connect_tcp(addr, port, timeout, local_address, socket_options)
-            except httpcore.ConnectError as exc:  # try the next address, like create_connection
+                stream = super().connect_tcp(addr, port, _remaining(timeout), local_address,
+                                             socket_options)
+                return _DeadlineStream(stream)
+            except httpcore.ConnectError as exc:
                 last = exc
         assert last is not None
         raise last
-
-
-# -- the whole-request deadline ----------------------------------------------------------------
-
-
-class _Watchdog:
-    """One thread that runs callbacks at deadlines (shuts down sockets of overdue bodies)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Timer]] = []
-        self._seq = 0
-        self._thread: threading.Thread | None = None
-
-    def schedule(self, deadline: float, callback: Callable[[], None]) -> _Timer:
-        timer = _Timer(callback)
-        with self._cond:
-            self._seq += 1
-            heapq.heappush(self._heap, (deadline, self._seq, timer))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="fetch-watchdog",
-                                                daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return timer
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._cond.wait(wait)
-                _, _, timer = heapq.heappop(self._heap)
-            timer.fire()
-
-
-class _Timer:
-    def __init__(self, callback: Callable[[], None]):
-        self._lock = threading.Lock()
-        self._callback: Callable[[], None] | None = callback
-        self.fired = False
-
-    def fire(self) -> None:
-        with self._lock:
-            if self._callback is not None:
-                self.fired = True
-                with contextlib.suppress(Exception):  # the socket may be gone already
-                    self._callback()
-                self._callback = None
-
-    def cancel(self) -> None:
-        with self._lock:  # after cancel() returns, the callback has run entirely or never will
-            self._callback = None
-
-
-_WATCHDOG = _Watchdog()
-
-
-def _shutdown_stream(response: httpx.Response) -> Callable[[], None]:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-
-    def shutdown() -> None:
-        if sock is not None:  # the plain socket method: SSLSocket.shutdown drops its state first
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        else:
-            response.close()
-    return shutdown
 
 
 # -- the fetcher -------------------------------------------------------------------------------
 
 
 class Fetcher:
-    """Thread-safe GETs over one shared ``httpx.Client``. See the module docstring."""
+    """Thread-safe GETs over one shared ``httpx.Client``. See the module docstring.
+
+    ``verify``: TLS verification as httpx takes it (a CA bundle path or an SSLContext for a
+    private CA); ``transport`` replaces the guarded transport (the address check then runs
+    before connecting instead, and per-read deadlines are the transport's business).
+    """
 
     def __init__(self, settings: FetchSettings | None = None,
                  transport: httpx.BaseTransport | None = None, *,
-                 allow_hosts: set[str] | frozenset[str] | None = None):
+                 allow_hosts: set[str] | frozenset[str] | None = None,
+                 verify: ssl.SSLContext | str | bool = True):
         self.settings = s = settings or FetchSettings()
         self.allow_hosts = frozenset(h.lower() for h in (allow_hosts or ()))
         self._guarded = transport is None
         if transport is None:
-            transport = httpx.HTTPTransport(limits=httpx.Limits(max_connections=100,
-                                                                max_keepalive_connections=50))
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+            transport = httpx.HTTPTransport(limits=limits, verify=verify)
             pool = getattr(transport, "_pool", None)
             if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
                 pool._network_backend = _GuardedBackend(s.allow_private_addresses,
@@ -435,7 +405,7 @@ class Fetcher:
         """GET ``url`` following redirects by hand. Never raises for network/HTTP problems."""
         s = self.settings
         start = time.monotonic()
-        deadline = start + s.timeout
+        _deadline.at = start + s.timeout
         headers = {"Accept": accept or "*/*"}
         if etag:
             headers["If-None-Match"] = etag
@@ -447,10 +417,7 @@ class Fetcher:
             while True:
                 self._check_url(current, hop=len(seen))
                 seen.append(current)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BodyTimeout(f"no complete response within {_n(s.timeout)}s")
-                timeout = httpx.Timeout(remaining, connect=min(s.connect_timeout, remaining))
+                timeout = httpx.Timeout(s.timeout, connect=min(s.connect_timeout, s.timeout))
                 with self._client.stream("GET", current, headers=headers,
                                          timeout=timeout) as resp:
                     code = resp.status_code
@@ -464,70 +431,66 @@ class Fetcher:
                         return self._result(current, kind, code, b"", resp_headers, error,
                                             start, retry_after)
                     _check_type(resp_headers.get("content-type"), allowed_types, None)
-                    body = self._read_body(resp, deadline)
+                    body = self._read_body(resp)
                     _check_type(resp_headers.get("content-type"), allowed_types, body)
                     return self._result(current, FetchStatus.OK, code, body, resp_headers,
                                         None, start)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified value
             kind, error, _ = classify(exc, settings=s)
-            if isinstance(exc, BlockedAddress) and len(seen) > 1:
+            if kind == FetchStatus.BLOCKED_ADDRESS and len(seen) > 1:
                 error = f"redirect to {error}"
             return self._result(current, kind, code, b"", resp_headers, error, start)
+        finally:
+            _deadline.at = None
 
     def _check_url(self, url: str, hop: int) -> None:
-        problem_cls = BadRedirect if hop else BadUrl
+        kind = FetchStatus.BAD_REDIRECT if hop else FetchStatus.BAD_URL
         prefix = f"redirect to {url} refused: " if hop else ""
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
-            raise problem_cls(f"{prefix}invalid URL {url!r}: {exc}") from exc
+            raise FetchProblem(kind, f"{prefix}invalid URL {url!r}: {exc}") from exc
         if parts.scheme.lower() not in ("http", "https"):
-            raise problem_cls(f"{prefix}scheme {parts.scheme or '(none)'!r} is not http(s)")
+            raise FetchProblem(kind, f"{prefix}scheme {parts.scheme or '(none)'!r} is not http(s)")
         if not parts.hostname:
-            raise problem_cls(f"{prefix}no host in URL {url!r}")
+            raise FetchProblem(kind, f"{prefix}no host in URL {url!r}")
         if self._guarded or self.settings.allow_private_addresses:
             return  # the guarded backend checks the address when it connects
         port = port or (443 if parts.scheme.lower() == "https" else 80)
         if f"{parts.hostname}:{port}" not in self.allow_hosts:
-            check_host(parts.hostname, port)
+            check_host(parts.hostname, port, self.settings.connect_timeout)
 
     def _next_hop(self, current: str, location: str, seen: list[str]) -> str:
         target = urljoin(current, location.strip())
         if target in seen:
-            raise TooManyRedirects(f"redirect loop: {' -> '.join([*seen, target])}")
+            raise FetchProblem(FetchStatus.TOO_MANY_REDIRECTS,
+                               f"redirect loop: {' -> '.join([*seen, target])}")
         if len(seen) > self.settings.max_redirects:
-            raise TooManyRedirects(f"more than {self.settings.max_redirects} redirects "
-                                   f"(last: {target})")
+            raise FetchProblem(FetchStatus.TOO_MANY_REDIRECTS,
+                               f"more than {self.settings.max_redirects} redirects "
+                               f"(last: {target})")
         return target
 
-    def _read_body(self, resp: httpx.Response, deadline: float) -> bytes:
-        cap = self.settings.max_bytes
+    def _read_body(self, resp: httpx.Response) -> bytes:
+        s = self.settings
+        cap = s.max_bytes
         encoding = resp.headers.get("content-encoding", "").strip().lower()
         after = " after decompression" if encoding not in ("", "identity") else ""
         declared = resp.headers.get("content-length", "")
         if not after and declared.isdigit() and int(declared) > cap:
-            raise TooLarge(f"Content-Length {declared} exceeds {cap} bytes")
-        timer = _WATCHDOG.schedule(deadline, _shutdown_stream(resp))
+            raise FetchProblem(FetchStatus.TOO_LARGE, f"Content-Length {declared} exceeds {cap} bytes")
         chunks: list[bytes] = []
         total = 0
         try:
             for chunk in _decoded(resp, encoding, cap + 1):
                 total += len(chunk)
                 if total > cap:
-                    raise TooLarge(f"body exceeds {cap} bytes{after}")
-                if time.monotonic() > deadline:
-                    raise BodyTimeout(f"body not complete within {_n(self.settings.timeout)}s")
+                    raise FetchProblem(FetchStatus.TOO_LARGE, f"body exceeds {cap} bytes{after}")
                 chunks.append(chunk)
-        except (httpx.TransportError, httpcore.NetworkError, OSError) as exc:
-            if timer.fired:
-                raise BodyTimeout(
-                    f"body not complete within {_n(self.settings.timeout)}s") from exc
-            raise
-        finally:
-            timer.cancel()
-        if timer.fired:  # a close-delimited body would otherwise look complete
-            raise BodyTimeout(f"body not complete within {_n(self.settings.timeout)}s")
+        except httpx.TimeoutException as exc:
+            raise FetchProblem(FetchStatus.TIMEOUT,
+                               f"body not complete within {_n(s.timeout)}s") from exc
         return b"".join(chunks)
 
     def _result(self, url: str, kind: FetchStatus, code: int | None, body: bytes,
@@ -579,12 +542,13 @@ def _check_type(content_type: str | None, allowed: tuple[str, ...] | None,
             return  # decide once the body's first bytes are known
         for magic, sniffed in _BINARY_MAGIC.items():
             if body.startswith(magic):
-                raise BadContentType(f"content looks like {sniffed}, wanted "
-                                     f"{' or '.join(allowed)}")
+                raise FetchProblem(FetchStatus.BAD_CONTENT_TYPE, f"content looks like {sniffed}, "
+                                   f"wanted {' or '.join(allowed)}")
         return
     if body is not None:
         return  # already checked on the header
     for want in allowed:
         if media == want or (want.endswith("/*") and media.startswith(want[:-1])):
             return
-    raise BadContentType(f"content type {media}, wanted {' or '.join(allowed)}")
+    raise FetchProblem(FetchStatus.BAD_CONTENT_TYPE,
+                       f"content type {media}, wanted {' or '.join(allowed)}")

@@ -45,15 +45,20 @@ class ParsedFeed:
         return self.status != "not_a_feed"
 
 
-def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str) -> ParsedFeed:
-    """Parse ``body`` (with the response headers, for the charset and base URL)."""
+def parse_feed(body: bytes, headers: Mapping[str, str], feed_url: str, *,
+               base_url: str | None = None) -> ParsedFeed:
+    """Parse ``body`` (the response headers give the charset).
+
+    ``feed_url`` is the feed's identity (``Entry.feed_url``); relative links resolve against
+    ``base_url`` (the URL the body came from after redirects), else against ``feed_url``.
+    """
     try:
-        return _parse(body, headers, feed_url)
+        return _parse(body, headers, feed_url, base_url or feed_url)
     except Exception as exc:  # noqa: BLE001 - a hostile feed must not kill the cycle
         return ParsedFeed("not_a_feed", None, (), f"parser failed: {type(exc).__name__}: {exc}")
 
 
-def _parse(body: bytes, headers: Mapping[str, str], feed_url: str) -> ParsedFeed:
+def _parse(body: bytes, headers: Mapping[str, str], feed_url: str, base: str) -> ParsedFeed:
     if not body.strip():
         return ParsedFeed("not_a_feed", None, (), "empty body")
     hdrs = {k.lower(): v for k, v in headers.items()}
@@ -75,25 +80,26 @@ def _parse(body: bytes, headers: Mapping[str, str], feed_url: str) -> ParsedFeed
         return ParsedFeed("not_a_feed", None, (), why, bozo)
     feed = d.get("feed") or {}
     title = _clean_line(feed.get("title")) or None
-    base = feed_url
+    use_guid = _guids_are_identities(raw_entries, base)
     entries: list[Entry] = []
     seen: set[str] = set()
     for raw in raw_entries:
-        entry = _entry(raw, base, feed_url, title)
+        entry = _entry(raw, base, feed_url, title, use_guid)
         if entry.key not in seen:  # a feed listing the same item twice gives one entry
             seen.add(entry.key)
             entries.append(entry)
     return ParsedFeed("ok" if entries else "empty", title, tuple(entries), None, bozo)
 
 
-def _entry(raw: Mapping[str, Any], base: str, feed_url: str, outlet: str | None) -> Entry:
+def _entry(raw: Mapping[str, Any], base: str, feed_url: str, outlet: str | None,
+           use_guid: bool) -> Entry:
     link = _link(raw, base)
     summary = raw.get("summary") or ""
     if not summary and raw.get("content"):
         summary = (raw["content"][0] or {}).get("value") or ""
     return Entry(
         feed_url=feed_url,
-        key=entry_key(raw, base),
+        key=entry_key(raw, base, use_guid=use_guid),
         link=link,
         title=_clean_line(raw.get("title")),
         summary=strip_html(summary),
@@ -111,6 +117,8 @@ def _link(raw: Mapping[str, Any], base: str) -> str | None:
                 break
     if not isinstance(link, str) or not link.strip():
         return None
+    if link == _guid(raw) and urlsplit(link.strip()).scheme.lower() not in ("http", "https"):
+        return None  # feedparser copies a guid into the link ("guidislink"): not a URL here
     try:
         absolute = urljoin(base, link.strip())
     except ValueError:
@@ -129,11 +137,33 @@ def _published(raw: Mapping[str, Any]) -> datetime | None:
     return None
 
 
-def entry_key(entry: Mapping[str, Any], feed_url: str) -> str:
-    """The entry's stable identity: guid/id, else canonical link, else a content hash."""
+def _guid(entry: Mapping[str, Any]) -> str | None:
     guid = entry.get("id") or entry.get("guid")
-    if isinstance(guid, str) and guid.strip():
-        return guid.strip()
+    return guid.strip() or None if isinstance(guid, str) else None
+
+
+def _guids_are_identities(entries: list[Any], base: str) -> bool:
+    """False when one guid stands for items with different links (a broken feed)."""
+    links: dict[str, str | None] = {}
+    for raw in entries:
+        guid, link = _guid(raw), _link(raw, base)
+        if guid is None:
+            continue
+        if guid in links and links[guid] != link:
+            return False
+        links[guid] = link
+    return True
+
+
+def entry_key(entry: Mapping[str, Any], feed_url: str, *, use_guid: bool = True) -> str:
+    """The entry's stable identity: guid/id, else canonical link, else a content hash.
+
+    ``use_guid=False`` skips the guid (``parse_feed`` does so for a feed whose guids are
+    shared by items with different links).
+    """
+    guid = _guid(entry) if use_guid else None
+    if guid:
+        return guid
     link = _link(entry, feed_url)
     if link:
         return canonical_url(link)

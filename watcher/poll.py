@@ -85,7 +85,7 @@ def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
         new = _success(state, now, "unchanged")
         return PollOutcome(replace(new, etag=etag, last_modified=last_modified), None,
                            "unchanged")
-    parsed = parse_feed(result.body, result.headers, result.url)
+    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url)
     if parsed.status == "not_a_feed":
         return _failure(state, now, "not_a_feed", parsed.error or "not a feed", None)
     new = replace(_success(state, now, parsed.status), etag=etag, last_modified=last_modified,

@@ -9,9 +9,12 @@ facts compare the same way:
   never the 2018 one.
 - a list of places ``[{"name", "kind", "country"}]``: the same when a place of one lies inside a
   place of the other (Hanoi inside Vietnam); no place is "not announced" and fits any place.
-- ``status``: not part of identity; a move up (rumored -> announced) or to postponed, cancelled
-  or held is a change.
+- ``status``: not part of identity; a move that changes the plan (rumored -> announced, to
+  postponed or cancelled, or back on) is a change; taking place as planned is not.
 - anything else (who, ordinal): equal when both are given.
+
+A postponement or cancellation at a known place is the known development whatever its new date
+("the Ulaanbaatar summit is delayed until October").
 """
 
 from __future__ import annotations
@@ -21,9 +24,23 @@ from datetime import timedelta
 from typing import Any
 
 from watcher.facts import dates, places
-from watcher.facts.status import LEVEL
 
 SLACK = timedelta(days=2)
+MOVE_WINDOW = timedelta(days=45)
+# Facts that identify a development but are not news by themselves: learning that a known trip
+# is "his fourth" changes nothing about the trip.
+NOT_NEWS = ("who", "ordinal")
+# Which known statuses already cover a new one. Only a move that changes the plan is news:
+# rumor -> official announcement, postponed, cancelled, back on after either. A development
+# taking place as announced ("held") is not a new development.
+STATUS_COVERED_BY = {
+    "rumored": ("rumored", "planned", "announced", "held"),
+    "planned": ("rumored", "planned", "announced", "held"),
+    "announced": ("planned", "announced", "held"),
+    "postponed": ("postponed", "held"),
+    "cancelled": ("cancelled", "held"),
+    "held": ("rumored", "planned", "announced", "postponed", "cancelled", "held"),
+}
 Facts = Mapping[str, Any]
 
 
@@ -60,8 +77,24 @@ def _places_compatible(a: list[dict], b: list[dict]) -> bool:
     return any(places.related(x["name"], y["name"]) for x in a for y in b)
 
 
+def _moved(a: Facts, b: Facts) -> bool:
+    """``a`` postpones or calls off a development at the place ``b`` has: its date may move."""
+    if a.get("status") not in ("postponed", "cancelled") or b.get("status") == "held":
+        return False
+    pa = next((v for v in a.values() if kind_of(v) == "place" and v), None)
+    pb = next((v for v in b.values() if kind_of(v) == "place" and v), None)
+    if not (pa and pb and _places_compatible(pa, pb)):
+        return False
+    da = next((v for v in a.values() if kind_of(v) == "date" and v), None)
+    db = next((v for v in b.values() if kind_of(v) == "date" and v), None)
+    if da and db:  # the known date must not be long past when the new one starts
+        return _window(db).end >= _window(da).start - MOVE_WINDOW
+    return True
+
+
 def compatible(a: Facts, b: Facts) -> bool:
-    """Could ``a`` and ``b`` describe the same development?"""
+    """Could ``a`` (the new finding) and ``b`` (a known one) describe the same development?"""
+    moved = _moved(a, b)
     for name in set(a) & set(b):
         if name == "status":
             continue
@@ -70,7 +103,7 @@ def compatible(a: Facts, b: Facts) -> bool:
             continue
         kind = kind_of(x)
         if kind == "date" and kind_of(y) == "date":
-            if not _dates_compatible(x, y):
+            if not moved and not _dates_compatible(x, y):
                 return False
         elif kind == "place":
             if not _places_compatible(x, y):
@@ -84,13 +117,7 @@ def _covers_fact(name: str, known: Any, new: Any) -> bool:
     if not present(new):
         return True
     if name == "status":
-        if not present(known):
-            return False
-        if known == "held" or known == new:
-            return True
-        if new in ("postponed", "cancelled", "held"):
-            return False
-        return known in ("rumored", "planned", "announced") and LEVEL[new] <= LEVEL[known]
+        return present(known) and known in STATUS_COVERED_BY.get(new, ())
     if not present(known):
         return kind_of(new) == "date" and _window(new).precision == "none"
     kind = kind_of(new)
@@ -106,7 +133,8 @@ def _covers_fact(name: str, known: Any, new: Any) -> bool:
 
 def covers(known: Facts, new: Facts) -> bool:
     """Does ``known`` already say everything ``new`` says (at least as precisely)?"""
-    return all(_covers_fact(name, known.get(name), new[name]) for name in new)
+    return all(_covers_fact(name, known.get(name), new[name]) for name in new
+               if name not in NOT_NEWS)
 
 
 def specificity(facts: Facts) -> tuple[int, int, int]:
@@ -139,7 +167,7 @@ def changed(new: Facts, known: Facts) -> list[tuple[str, str, str]]:
     """``(fact, now, was)`` for each fact ``new`` adds or changes compared with ``known``."""
     out = []
     for name, value in new.items():
-        if name == "who" or _covers_fact(name, known.get(name), value):
+        if name in NOT_NEWS or _covers_fact(name, known.get(name), value):
             continue
         was = known.get(name)
         was_text = describe(was) if present(was) else "not announced"

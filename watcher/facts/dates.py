@@ -56,6 +56,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                          rf"of|early|late|from)\s+({_MON})(?![\s-]*\d)")),
     ("season", re.compile(r"\b(this|next|last|the|in\s+the)\s+(spring|summer|fall|autumn|winter)"
                           r"(?:\s+of\s+(\d{4}))?\b", re.IGNORECASE)),
+    ("partyear", re.compile(r"\b(early|late|mid|the\s+(?:beginning|start|middle)\s+of)[\s-]+"
+                            r"(this|next|last)\s+year\b", re.IGNORECASE)),
     ("restyear", re.compile(r"\b(later|earlier|by\s+the\s+end\s+of|before\s+the\s+end\s+of|"
                             r"the\s+end\s+of|end\s+of)\s+(this|the|next)\s+year\b", re.IGNORECASE)),
     ("relyear", re.compile(r"\b(this|next|last)\s+year\b", re.IGNORECASE)),
@@ -102,6 +104,24 @@ def _year_for(month: int, pub: date, past: bool) -> int:
     return pub.year if month >= pub.month else pub.year + 1
 
 
+def _day_year(month: int, d: int, pub: date, past: bool) -> int:
+    """The year that puts a day nearest the publication date in the sentence's direction.
+
+    A plan looks forward (from two weeks back: "the talks on June 30", written July 1, are last
+    week's), a past-tense sentence looks back (up to a few days ahead).
+    """
+    for year in ((pub.year + 1, pub.year, pub.year - 1) if past else
+                 (pub.year - 1, pub.year, pub.year + 1)):
+        day = _day(year, month, min(d, _last_day(year, month)))
+        if day is None:
+            continue
+        if past and day <= pub + timedelta(days=3):
+            return year
+        if not past and day >= pub - timedelta(days=14):
+            return year
+    return pub.year
+
+
 def _day(year: int, month: int, d: int) -> date | None:
     try:
         return date(year, month, d)
@@ -123,12 +143,36 @@ def _part_window(part: str, year: int, month: int) -> tuple[date, date, str]:
     return date(year, month, 21), date(year, month, last), "late"
 
 
-def _resolve(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | None:
+def _resolve(kind: str, m: re.Match[str], pub: date, past: bool | None) -> DateFact | None:
+    if kind == "weekday":
+        return _weekday(m, pub, past)
+    return _resolve_date(kind, m, pub, bool(past))
+
+
+def _weekday(m: re.Match[str], pub: date, past: bool | None) -> DateFact:
+    """A weekday: the next one for plans, the last one for past events, else the nearest."""
+    which, wd = (m.group(1) or "").lower(), _WEEKDAYS[m.group(2).lower()]
+    ahead = (wd - pub.weekday()) % 7
+    back = (pub.weekday() - wd) % 7
+    if which == "next":
+        day = pub + timedelta(days=ahead or 7)
+    elif which == "last":
+        day = pub - timedelta(days=back or 7)
+    elif which == "this" or past is False:
+        day = pub + timedelta(days=ahead)
+    elif past:
+        day = pub - timedelta(days=back)
+    else:
+        day = pub - timedelta(days=back) if back <= ahead else pub + timedelta(days=ahead)
+    return DateFact(day, day, "day", m.group(0).strip())
+
+
+def _resolve_date(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | None:
     g = m.groups()
     text = m.group(0).strip()
     if kind == "range2":
         m1, d1, m2, d2, y = _month(g[0]), int(g[1]), _month(g[2]), int(g[3]), g[4]
-        year = int(y) if y else _year_for(m1, pub, past)
+        year = int(y) if y else _day_year(m1, d1, pub, past)
         start = _day(year, m1, d1)
         end = _day(year + (1 if m2 < m1 else 0), m2, d2)
         return DateFact(start, end, "range", text) if start and end else None
@@ -137,7 +181,7 @@ def _resolve(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | N
             mon, d1, d2, y = _month(g[0]), int(g[1]), int(g[2]), g[3]
         else:
             d1, d2, mon, y = int(g[0]), int(g[1]), _month(g[2]), g[3]
-        year = int(y) if y else _year_for(mon, pub, past)
+        year = int(y) if y else _day_year(mon, d1, pub, past)
         start, end = _day(year, mon, d1), _day(year, mon, d2)
         if not start or not end or end < start:
             return None
@@ -145,7 +189,7 @@ def _resolve(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | N
     if kind in ("day", "dayr"):
         mon, d, y = (_month(g[0]), int(g[1]), g[2]) if kind == "day" else \
             (_month(g[1]), int(g[0]), g[2])
-        year = int(y) if y else _year_for(mon, pub, past)
+        year = int(y) if y else _day_year(mon, d, pub, past)
         day = _day(year, mon, d)
         return DateFact(day, day, "day", text) if day else None
     if kind == "weekof":
@@ -198,6 +242,14 @@ def _resolve(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | N
         end_year = year + (1 if last < first else 0)
         end = date(end_year, last, _last_day(end_year, last))
         return DateFact(start, end, "season", text)
+    if kind == "partyear":
+        year = pub.year + {"next": 1, "last": -1, "this": 0}[g[1].lower()]
+        lead = g[0].lower()
+        if lead.startswith("early") or "beginning" in lead or "start" in lead:
+            return DateFact(date(year, 1, 1), date(year, 4, 30), "season", text)
+        if lead.startswith("mid") or "middle" in lead:
+            return DateFact(date(year, 5, 1), date(year, 8, 31), "season", text)
+        return DateFact(date(year, 9, 1), date(year, 12, 31), "season", text)
     if kind == "restyear":
         year = pub.year + (1 if g[1].lower() == "next" else 0)
         lead = g[0].lower()
@@ -232,22 +284,15 @@ def _resolve(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFact | N
         shift = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1}[g[0].lower()]
         day = pub + timedelta(days=shift)
         return DateFact(day, day, "day", text)
-    if kind == "weekday":
-        which, wd = (g[0] or "").lower(), _WEEKDAYS[g[1].lower()]
-        delta = (wd - pub.weekday()) % 7
-        if which == "next":
-            day = pub + timedelta(days=delta or 7)
-        elif which == "last" or (past and which != "this"):
-            day = pub - timedelta(days=(pub.weekday() - wd) % 7 or (7 if which == "last" else 0))
-        else:
-            day = pub + timedelta(days=delta)
-        return DateFact(day, day, "day", text)
     return None
 
 
-def find_dates(text: str, published: datetime | date | None, past: bool = False
+def find_dates(text: str, published: datetime | date | None, past: bool | None = False
                ) -> list[tuple[int, int, DateFact]]:
     """Every date phrase in ``text`` as ``(start, end, DateFact)``, in text order.
+
+    ``past``: True for past-tense text, False for plans, None when the wording does not say
+    (a bare weekday is then the nearest one: "speaking in Budapest on Monday").
 
     Earlier patterns win over later ones where they overlap (a range beats the day inside it).
     """
@@ -308,6 +353,9 @@ def describe(value: dict[str, str] | DateFact | None) -> str:
     if p == "season":
         if s.month == 10 and e.month == 12:
             return f"end of {s.year}"
+        if (s.month, e.month) in ((1, 4), (5, 8), (9, 12)):
+            part = {1: "early", 5: "mid", 9: "late"}[s.month]
+            return f"{part} {s.year}"
         name = {3: "spring", 6: "summer", 9: "fall", 12: "winter"}.get(s.month, "season")
         return f"{name} {s.year}"
     if p == "year":

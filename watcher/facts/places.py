@@ -94,7 +94,7 @@ def describe(places: list[dict] | None) -> str:
 _PREPS = {"in", "at", "to", "for", "into", "visit", "visits", "visiting", "visited", "toward",
           "towards", "via", "inside", "near", "host", "hosts", "hosting", "hosted", "reach",
           "reached", "reaches", "tour", "touring", "toured", "arrive", "arrives", "land", "lands"}
-_SOURCES = {"officials", "official", "sources", "diplomats", "reporters", "analysts", "spokesman",
+_SOURCES = {"officials", "official", "sources", "diplomats", "analysts", "spokesman",
             "spokeswoman", "spokesperson", "envoy", "embassy", "both", "between"}
 _SAID = re.compile(r"^\W*(?:said|says|announced|spokes\w*|press|officials?|statement|aides?|"
                    r"correspondent|reported|confirmed|told|has said|have said)\b", re.IGNORECASE)

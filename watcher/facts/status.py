@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 
 STATUSES = ("rumored", "planned", "announced", "postponed", "cancelled", "held")
-# How official a plan is; a change upwards is an update.
-LEVEL = {"rumored": 1, "planned": 2, "announced": 2, "postponed": 3, "cancelled": 3, "held": 4}
 
 
 def _rx(words: str) -> re.Pattern[str]:
@@ -24,18 +22,25 @@ _BACK_ON = _rx(r"back on|go ahead|goes ahead|going ahead|after all|reinstated|re
                r"reschedul\w+ for|will proceed|is on again|on track")
 _CANCEL = _rx(r"call(?:s|ed|ing)? off|cancel\w*|scrap(?:s|ped|ping)?|pull(?:s|ed)? out of|"
               r"will not take place|won't take place|(?:is|was) off|abandon\w*|scuttle\w*|"
-              r"walk(?:s|ed)? away from|nixe[sd]")
+              r"walk(?:s|ed)? away from|nixe[sd]|will not (?:travel|go) to|won't (?:travel|go) to|"
+              r"(?:asked|told|instructed|ordered)\s+(?:\w+\s+){0,5}not to (?:travel|go|visit)|"
+              r"no longer (?:travel|go|visit)\w*")
 _POSTPONE = _rx(r"postpon\w+|delay(?:s|ed|ing)?|push(?:es|ed)? back|put off|puts off|"
                 r"reschedul\w+|moved? (?:back|to a later date)|pushed to|deferr?\w*|on hold")
 _HELD = _rx(r"met|held|arrived|arrives in|landed|lands in|visited|wrapped up|concluded|"
             r"ended|took place|was in|were in|is in|are in|has arrived|flew to|traveled to|"
             r"travelled to|went to|returned from|shook hands|sat down|is visiting|on a visit to|"
-            r"touched down|made a trip|made his|paid a visit")
+            r"touched down|made a trip|made his|paid a visit|speaking (?:to reporters )?in|"
+            r"spoke (?:to reporters )?in|told reporters in|(?:news|press) conference in|"
+            r"speech in|began (?:a|his) (?:tour|visit|trip)|wraps up|wrapped up")
 _RUMOR = _rx(r"may|might|could|possibility|possible|possibly|considering|considered|"
              r"consider|discussing|discuss(?:ed|ion)? (?:of|about)?|talk of|speculation|"
              r"speculate\w*|reportedly|rumou?r\w*|mulling|floated|floats|weighing|"
              r"according to|sources? (?:said|say)|report(?:ed|s)? (?:that|on)|is said to|"
-             r"would like|hopes? to|hoping to|in the works|exploring|strong possibility")
+             r"would like|hopes? to|hoping to|in the works|exploring|strong possibility|"
+             r"\w+ reported|is reporting|are reporting|reports? say|media reports?|news reports?|"
+             r"citing (?:unnamed|anonymous|people|sources|officials)|"
+             r"(?:did|does|do|has|have) not rule[ds]? out|not ruling out|(?:didn't|won't) rule out")
 _ANNOUNCE = _rx(r"announced|announces|confirmed|confirms|(?:White House|State Department|"
                 r"spokes\w+|secretary|press secretary|department|ministry|officials?) "
                 r"(?:said|says|announced)|said (?:on )?(?:Monday|Tuesday|Wednesday|Thursday|"
@@ -55,10 +60,10 @@ _RECOLLECT = _rx(r"previously|has been to|have been to|had been to|had visited|h
                  r"abruptly|without)|collapsed|broke down|made at their")
 _HYPOTHETICAL = _rx(r"if|unless|would have to|provided that|as long as|in exchange for|"
                     r"whether or not|only if|depend\w* on")
-_DENIAL = _rx(r"no plans?|not plan\w*|not going to|ruled out|rules out|downplay\w*|"
-              r"unlikely|not expected|did not rule|declined another|no intention|"
-              r"not (?:scheduled|set)|there is no|won't meet|will not meet|not meet|denied|"
-              r"denies|not travel|not visit")
+_DENIAL = _rx(r"no plans?|not plan\w*|not going to|(?<!not )(?<!n't )ruled out|"
+              r"(?<!not )(?<!n't )rules out|downplay\w*|unlikely|not expected|declined another|"
+              r"no intention|won't meet|will not meet|not meet|denied|denies|not travel|"
+              r"not visit")
 
 
 def status(sentence: str) -> str:
@@ -106,6 +111,13 @@ def strip_recollections(sentence: str) -> str:
     def drop(m: re.Match[str]) -> str:
         return " " if _RECOLLECT.search(m.group(0)) else m.group(0)
     return _CLAUSE.sub(drop, sentence)
+
+
+def tense(sentence: str) -> bool | None:
+    """True for the past, False for plans, None when the wording does not tell."""
+    if is_past(sentence):
+        return True
+    return False if _PLAN.search(sentence) or _RUMOR.search(sentence) else None
 
 
 def is_past(sentence: str) -> bool:

@@ -29,18 +29,22 @@ def event_dates(text: str, article: Article, past: bool) -> list[dates.DateFact]
 
 _ANAPHOR = re.compile(r"^[\"'“]?(?:(?:The|This|That|Such|Their|His|Her|Its)\s+(?:\w+\s+)?"
                      r"(?:summit|meeting|talks|trip|visit|tour|journey|encounter|session)|"
-                     r"(?:He|She|They|It)\s)")
+                     r"(?:The|Both)\s+(?:two\s+)?leaders|(?:He|She|They|It)\s)")
 
 
-def _neighbours(doc: Document, index: int, related: set[int]) -> list[int]:
-    """The next sentence, when it carries on about the same thing ("The summit will be...")."""
-    j = index + 1
-    if index >= doc.title_sentences and j < len(doc.spans) and _ANAPHOR.match(doc.sentence(j)):
+def _neighbours(doc: Document, index: int) -> list[int]:
+    """The next sentence, when it carries on about the same thing ("The summit will be...").
+
+    For the title, the next sentence is the first of the body.
+    """
+    j = max(index + 1, doc.title_sentences)
+    if index >= doc.title_sentences - 1 and j < len(doc.spans) and \
+            _ANAPHOR.match(doc.sentence(j)):
         return [j]
     return []
 
 
-def extract(rule: Rule, doc: Document, index: int, related: set[int], article: Article,
+def extract(rule: Rule, doc: Document, index: int, article: Article,
             baseline: bool) -> list[Finding]:
     """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event)."""
     raw = doc.sentence(index)
@@ -51,7 +55,7 @@ def extract(rule: Rule, doc: Document, index: int, related: set[int], article: A
     text = raw if baseline else stripped
     if not baseline and mode != "report":
         return []
-    past = st.is_past(stripped)
+    past = st.tense(stripped)
     status = st.status(stripped)
     if baseline and (mode == "recollection" or (past and status != "cancelled")):
         status = "held"
@@ -70,17 +74,17 @@ def extract(rule: Rule, doc: Document, index: int, related: set[int], article: A
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
     where: list[places.Place] = _places(rule, text)
-    for j in _neighbours(doc, index, related):
-        if not when_list and rule.fact("when") and rule.fact("when").scope == "neighbours":
+    date_spec = next((f for f in rule.facts if f.type == "date"), None)
+    place_spec = next((f for f in rule.facts if f.type == "place"), None)
+    for j in _neighbours(doc, index):
+        if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = [d for d in event_dates(doc.sentence(j), article, past)
                          if pub is None or baseline or
                          d.end >= pub.date() - timedelta(days=rule.recent_days)]
-        spec = next((f for f in rule.facts if f.type == "place"), None)
-        if not where and spec and spec.scope == "neighbours":
+        if not where and place_spec and place_spec.scope == "neighbours":
             where = _places(rule, doc.sentence(j))
-    if not baseline and any(f.type == "place" and f.outside for f in rule.facts) and \
-            not where and _home_only(rule, text):
-        return []
+    if not baseline and not where and _home_only(rule, text):
+        return []  # everything named happens at home: "a speech in Washington"
     choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
     findings = []
     for when in choices or [None]:
@@ -100,14 +104,15 @@ def _places(rule: Rule, text: str) -> list[places.Place]:
 
 
 def _home_only(rule: Rule, text: str) -> bool:
-    spec = next((f for f in rule.facts if f.type == "place"), None)
+    """Every venue in ``text`` lies inside the rule's ``outside`` places."""
+    spec = next((f for f in rule.facts if f.type == "place" and f.outside), None)
     found = places.venues(text)
-    return bool(found) and spec is not None and all(
+    return spec is not None and bool(found) and all(
         any(places.within(p.name, o) for o in spec.outside) for p in found)
 
 
 def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,
-           status: str, article: Article, past: bool) -> dict[str, Any] | None:
+           status: str, article: Article, past: bool | None) -> dict[str, Any] | None:
     facts: dict[str, Any] = {}
     for spec in rule.facts:
         value: Any
@@ -117,7 +122,7 @@ def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFac
             value = [p.to_json() for p in where]
         elif spec.type == "date":
             if when is None and article.published is not None:
-                value = dates.open_window(article.published, past).to_json()
+                value = dates.open_window(article.published, bool(past)).to_json()
                 if spec.required:
                     return None
             else:

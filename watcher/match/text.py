@@ -21,8 +21,14 @@ _END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n\s*")
 _WORDS = re.compile(r"\w+")
 
 
+_TABLE = str.maketrans(_MAP)
+
+
 def normalize(text: str) -> str:
     """Lower case, straight quotes, dashes as spaces; same length as ``text``."""
+    fast = text.translate(_TABLE).lower()
+    if len(fast) == len(text):
+        return fast
     out = []
     for ch in text:
         ch = _MAP.get(ch, ch)

@@ -105,7 +105,7 @@ def explain(ruleset: RuleSet, rule_id: str, article: Article, known: Sequence[Kn
         print(f"     terms: {words}")
         if not ok:
             continue
-        findings = extract(rule, doc, index, set(by_sentence), article, baseline=False)
+        findings = extract(rule, doc, index, article, baseline=False)
         if not findings:
             print("     not a reportable event (history, hypothetical, denial, no venue, or "
                   "status not alerted on)")

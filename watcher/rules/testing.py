@@ -18,6 +18,7 @@ A test file (``rules/tests/*.yaml``)::
               when: {start: 2019-02-27, end: 2019-02-28, precision: range}
 
 ``expect: []`` passes when no finding is new or update (known findings are allowed).
+``rules: [rule-id, ...]`` limits a case to the findings of those rules.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from watcher.rules.evaluate import parse_datetime, run_cases
 from watcher.rules.schema import RuleSet
 from watcher.types import Article, Decision, Finding
 
-CASE_KEYS = {"name", "published", "title", "text", "baseline", "expect"}
+CASE_KEYS = {"name", "published", "title", "text", "baseline", "expect", "rules"}
 EXPECT_KEYS = {"rule", "kind", "facts"}
 
 
@@ -96,6 +97,8 @@ def run_case(ruleset: RuleSet, case: dict[str, Any], file: str, index: int) -> C
     seeds = [_article(b, file, 1000 + j) for j, b in enumerate(case.get("baseline") or [])]
     article = _article(case, file, index)
     [(_, results)] = run_cases(ruleset, seeds, [article])
+    if case.get("rules"):
+        results = [(f, d) for f, d in results if f.rule_id in case["rules"]]
     got = tuple(_describe(f, d) for f, d in results)
     news = [(f, d) for f, d in results if d.kind in ("new", "update")]
     problems: list[str] = []
