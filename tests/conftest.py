@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

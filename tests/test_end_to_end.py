@@ -4,7 +4,7 @@ real pages on 127.0.0.1, the real slack_sdk client talking to a Slack Web API st
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,7 +20,7 @@ POMPEO_NEW = (
      "the State Department said on Tuesday.",
      "Officials said the trip would highlight the administration's new economic initiatives for "
      "Southeast Asia, and that he would meet regional foreign ministers."],
-    datetime(2018, 7, 31, 14, 0, tzinfo=timezone.utc),
+    datetime(2018, 7, 31, 14, 0, tzinfo=UTC),
 )
 SUMMIT_NEW = (
     "Trump and Kim to meet in Ulaanbaatar in September",
@@ -28,7 +28,7 @@ SUMMIT_NEW = (
      "Mongolia, in the second week of September, the White House said on Wednesday.",
      "Mongolia's foreign ministry confirmed that it had offered to host the meeting and said "
      "preparations were under way."],
-    datetime(2026, 7, 1, 9, 0, tzinfo=timezone.utc),
+    datetime(2026, 7, 1, 9, 0, tzinfo=UTC),
 )
 SEED_REPRINT = (
     "Second Trump-Kim meeting could come in New York in September",
@@ -36,14 +36,14 @@ SEED_REPRINT = (
      "New York in September, when world leaders gather for the United Nations General Assembly, "
      "according to a news report on Monday.",
      "Kim would have to show progress on denuclearization first, the officials said."],
-    datetime(2018, 7, 2, 17, 0, tzinfo=timezone.utc),
+    datetime(2018, 7, 2, 17, 0, tzinfo=UTC),
 )
 SEED_POMPEO_REPRINT = (
     "Pompeo to leave for North Korea on July 5",
     ["The White House said on Monday that Secretary of State Mike Pompeo will be leaving for "
      "North Korea on July 5, his third visit to the country.",
      "He will also meet Japanese and South Korean officials in Tokyo on July 7 and 8."],
-    datetime(2018, 7, 2, 19, 0, tzinfo=timezone.utc),
+    datetime(2018, 7, 2, 19, 0, tzinfo=UTC),
 )
 
 
@@ -87,7 +87,7 @@ def test_broken_feed_missing_page_and_slack_error_are_recorded(http_server, tmp_
         "title": "Pompeo to visit Tokyo and Seoul, State Department says",
         "link": http_server.url("/gone.html"),
         "summary": "Secretary of State Mike Pompeo will travel to Tokyo and Seoul on October 6.",
-        "published": datetime(2018, 10, 2, 9, 0, tzinfo=timezone.utc)}])
+        "published": datetime(2018, 10, 2, 9, 0, tzinfo=UTC)}])
     broken = http_server.route("/broken.rss", Reply(status=500, body=b"oops"))
     junk = http_server.route("/junk.rss", Reply(body=b"\x00\x01\x02 not a feed",
                                                 content_type="application/octet-stream"))

@@ -4,7 +4,7 @@ a seed is known; neither alerts again."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tests.conftest import ROOT, write_config
 from tests.slack_standin import SlackStandIn
@@ -21,7 +21,7 @@ WIRE = (
     "cooperation on North Korea sanctions and maritime patrols in the region, and that Pompeo "
     "would give a speech on the administration's Indo-Pacific strategy before flying home."
 )
-PUBLISHED = datetime(2018, 10, 26, 15, 0, tzinfo=timezone.utc)
+PUBLISHED = datetime(2018, 10, 26, 15, 0, tzinfo=UTC)
 
 
 def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
@@ -52,7 +52,7 @@ def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
             seed = seed.replace("White House says second summit with North Korea to take place "
                                 "next month", "Second summit set for late February, White House")
             third = pipeline.analyse(Article("https://other.test/c", "Second summit in February",
-                                             seed, datetime(2019, 1, 18, 20, tzinfo=timezone.utc),
+                                             seed, datetime(2019, 1, 18, 20, tzinfo=UTC),
                                              outlet="Other Daily"))
             service.delivery.deliver()
             assert len(slack.messages) == 1 and len(slack.updates) == 1

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -154,7 +154,7 @@ def test_sigterm_mid_cycle_exits_cleanly_and_the_next_start_finishes_the_work(
         stories.append((title, [f"Secretary of State Mike Pompeo will travel to "
                                 f"{['Tokyo', 'Seoul', 'Beijing', 'Hanoi', 'Jakarta', 'Manila', 'Canberra', 'New Delhi'][n]} "
                                 f"on October {n + 10}, the State Department said on Monday."],
-                        datetime(2018, 10, 1, 9, 0, tzinfo=timezone.utc)))
+                        datetime(2018, 10, 1, 9, 0, tzinfo=UTC)))
     items = []
     for i, (title, paras, published) in enumerate(stories):
         path = f"/slow/{i}.html"

@@ -3,7 +3,7 @@ uniqueness that matters is enforced by constraints."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -16,7 +16,7 @@ from watcher.store.db import current_revision, make_engine, migrate
 from watcher.store.models import AlertRow, ArticleRow, FindingRow
 from watcher.types import Article, Decision, Finding
 
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

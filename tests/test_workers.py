@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -32,7 +32,7 @@ def _stories(http_server):  # type: ignore[no-untyped-def]
         for i in range(2):
             n = f * 2 + i
             path = f"/p/{f}/{i}.html"
-            published = datetime(2019, 2, 1, 9, 0, tzinfo=timezone.utc)
+            published = datetime(2019, 2, 1, 9, 0, tzinfo=UTC)
             if n % 37 == 0 and len(expected) < len(CITIES):
                 k = len(expected)
                 title = f"Pompeo to visit {CITIES[k]}"

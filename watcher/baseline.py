@@ -5,7 +5,7 @@ The manifest records what the texts do not say reliably: publication date, outle
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import yaml
@@ -50,9 +50,9 @@ def load_seeds(folder: Path) -> list[Article]:
 
 def _as_datetime(value: object, where: str) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime.combine(value, time(12, 0), tzinfo=timezone.utc)
+        return datetime.combine(value, time(12, 0), tzinfo=UTC)
     try:
         return _as_datetime(datetime.fromisoformat(str(value)), where)
     except ValueError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from watcher.errors import WatcherError
@@ -186,8 +186,8 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     ruleset, errors = load_ruleset(settings.rules_dir)
     for err in errors:
         print(err, file=sys.stderr)
-    published = (datetime.fromisoformat(args.date).replace(tzinfo=timezone.utc)
-                 if args.date else datetime.now(timezone.utc))
+    published = (datetime.fromisoformat(args.date).replace(tzinfo=UTC)
+                 if args.date else datetime.now(UTC))
     if args.text:
         raw = Path(args.text).read_text(encoding="utf-8")
         title, _, body = raw.partition("\n")
@@ -298,7 +298,8 @@ def parse_age(text: str) -> timedelta:
     try:
         return timedelta(seconds=float(text[:-1]) * units[text[-1]])
     except (KeyError, ValueError, IndexError):
-        raise WatcherError(f"--since {text!r}: expected a number and a unit, e.g. 7d, 12h, 30m")
+        raise WatcherError(
+            f"--since {text!r}: expected a number and a unit, e.g. 7d, 12h, 30m") from None
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -306,7 +307,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     from watcher.service import build
 
-    since = datetime.now(timezone.utc) - parse_age(args.since)
+    since = datetime.now(UTC) - parse_age(args.since)
     settings = _settings(args)
     service = build(settings)
     try:
@@ -389,7 +390,7 @@ def cmd_alerts_retry(args: argparse.Namespace) -> int:
     from watcher.store import repo
 
     engine = _engine(_settings(args))
-    if not repo.retry_alert(engine, args.id, datetime.now(timezone.utc)):
+    if not repo.retry_alert(engine, args.id, datetime.now(UTC)):
         print(f"alert {args.id} is not a failed alert", file=sys.stderr)
         return 1
     print(f"alert {args.id} queued again; the running service (or `watcher run --once`) sends it")

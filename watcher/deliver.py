@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -79,7 +80,7 @@ class Delivery:
         self.lease = lease
         self.notifier = notifier
         self.settings = settings
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.owner = owner
         self.sleep = sleep
 
@@ -219,6 +220,6 @@ class Delivery:
         if self.settings.pace <= 0:
             return
         wait = repo.reserve_post_slot(self.engine, channel, self.settings.pace,
-                                      datetime.now(timezone.utc))
+                                      datetime.now(UTC))
         if wait > 0:
             self.sleep(wait)

@@ -182,7 +182,7 @@ def canonical_url(url: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     if ":" in host:
         host = f"[{host}]"
-    if port and not ((scheme, port) in (("http", 80), ("https", 443))):
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
         host = f"{host}:{port}"
     if parts.username or parts.password:
         userinfo = parts.username or ""

@@ -10,10 +10,11 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -42,7 +43,7 @@ ENTRY_BATCH = 16  # entries claimed at a time: small, so a dead worker strands f
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def worker_name() -> str:
@@ -176,7 +177,7 @@ class Pipeline:
             return 0
         with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(due))) as pool:
             outcomes = list(pool.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
-        for (feed_id, _), out in zip(due, outcomes):
+        for (feed_id, _), out in zip(due, outcomes, strict=True):
             entries = out.parsed.entries if out.parsed is not None else ()
             new = repo.save_feed_state(self.engine, feed_id, out.state, now, entries)
             report.feeds_polled += 1
@@ -196,7 +197,7 @@ class Pipeline:
                 return
             with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:
                 pages = list(pool.map(lambda e: self._fetch_page(e[1]), batch))
-            for (entry_id, entry), page in zip(batch, pages):
+            for (entry_id, entry), page in zip(batch, pages, strict=True):
                 if self.stopping.is_set():
                     break  # its lease is released on shutdown
                 self._process_entry(entry_id, entry, page, report)

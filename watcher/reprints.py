@@ -11,8 +11,8 @@ articles' rows), so articles stored by other workers are seen too.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 from sqlalchemy.engine import Engine
 

@@ -18,7 +18,7 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -54,7 +54,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
 
         http = serve_http(service.settings.http.listen, metrics, health)
         log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
-    sched = BackgroundScheduler(timezone=timezone.utc, job_defaults={
+    sched = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
 
     def cycle() -> None:
@@ -86,7 +86,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         days = service.settings.retention.article_text_days
         try:
             n = repo.prune_article_text(service.engine,
-                                        datetime.now(timezone.utc) - timedelta(days=days))
+                                        datetime.now(UTC) - timedelta(days=days))
             if n:
                 log.info("retention: pruned the text of %d article(s) older than %d days", n, days)
         except Exception:
@@ -99,7 +99,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
             log.exception("rule reload failed")
 
     def add_jobs() -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         sched.add_job(cycle, "interval", seconds=tick, id="cycle", next_run_time=now)
         sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver",
                       next_run_time=now)
@@ -119,13 +119,13 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
             log.error("start-up failed (retrying in %ss): %s", delay, exc)
             sched.add_job(startup, "date", args=[attempt + 1], id="startup",
                           replace_existing=True,
-                          run_date=datetime.now(timezone.utc) + timedelta(seconds=delay))
+                          run_date=datetime.now(UTC) + timedelta(seconds=delay))
             return
         add_jobs()
 
     _install_signals(stop, pipeline)
     sched.start()
-    sched.add_job(startup, id="startup", next_run_time=datetime.now(timezone.utc))
+    sched.add_job(startup, id="startup", next_run_time=datetime.now(UTC))
     log.info("watcher running: %d feed(s) in the config, tick %ss", len(service.settings.feeds),
              tick)
     stop.wait()

@@ -8,9 +8,10 @@ and return these values and never touch a session.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 NoveltyKind = Literal["new", "update", "known"]
 
@@ -128,4 +129,4 @@ class Alert:
     severity: str = "info"
     sources: int = 1  # outlets reporting this development
     thread_ts: str | None = None  # parent message when this is a follow-up
-    items: tuple["Alert", ...] = ()  # the alerts a digest stands for
+    items: tuple[Alert, ...] = ()  # the alerts a digest stands for

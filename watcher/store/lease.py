@@ -8,8 +8,9 @@ worker died) makes the row claimable again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import or_
 from sqlalchemy.engine import Engine

@@ -7,7 +7,7 @@ match them (a test compares the two).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -28,113 +28,113 @@ def _ts(**kw: Any) -> Any:
 
 class Feed(SQLModel, table=True):
     __tablename__ = "feeds"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     url: str = Field(sa_column=Column(Text, unique=True, nullable=False))
-    title: Optional[str] = None
+    title: str | None = None
     origin: str = "config"  # config | cli | opml
     interval: int = 300
-    etag: Optional[str] = None
-    last_modified: Optional[str] = None
-    body_hash: Optional[str] = None
-    next_check_at: Optional[datetime] = _ts(index=True)
-    last_success_at: Optional[datetime] = _ts()
-    last_polled_at: Optional[datetime] = _ts()
-    last_status: Optional[str] = None
-    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_check_at: datetime | None = _ts(index=True)
+    last_success_at: datetime | None = _ts()
+    last_polled_at: datetime | None = _ts()
+    last_status: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_errors: int = 0
-    disabled_reason: Optional[str] = None
-    lease_owner: Optional[str] = None
-    lease_until: Optional[datetime] = _ts()
+    disabled_reason: str | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = _ts()
 
 
 class EntryRow(SQLModel, table=True):
     """A feed item seen once, ever (unique on its key), and what became of it."""
 
     __tablename__ = "entries"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(Text, unique=True, nullable=False))
-    feed_id: Optional[int] = Field(default=None, foreign_key="feeds.id", index=True)
-    link: Optional[str] = Field(default=None, sa_column=Column(Text))
+    feed_id: int | None = Field(default=None, foreign_key="feeds.id", index=True)
+    link: str | None = Field(default=None, sa_column=Column(Text))
     title: str = Field(default="", sa_column=Column(Text))
     summary: str = Field(default="", sa_column=Column(Text))
-    outlet: Optional[str] = None
-    published: Optional[datetime] = _ts()
-    seen_at: Optional[datetime] = _ts()
+    outlet: str | None = None
+    published: datetime | None = _ts()
+    seen_at: datetime | None = _ts()
     state: str = Field(default="pending", index=True)  # pending | done | failed
-    status: Optional[str] = None  # extraction / page fetch status kind
-    error: Optional[str] = Field(default=None, sa_column=Column(Text))
-    article_id: Optional[int] = Field(default=None, foreign_key="articles.id")
-    lease_owner: Optional[str] = None
-    lease_until: Optional[datetime] = _ts()
+    status: str | None = None  # extraction / page fetch status kind
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    article_id: int | None = Field(default=None, foreign_key="articles.id")
+    lease_owner: str | None = None
+    lease_until: datetime | None = _ts()
 
 
 class ArticleRow(SQLModel, table=True):
     __tablename__ = "articles"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     url: str = Field(sa_column=Column(Text, unique=True, nullable=False))
     origin: str = "feed"  # feed | seed
     title: str = Field(default="", sa_column=Column(Text))
-    text: Optional[str] = Field(default=None, sa_column=Column(Text))  # pruned by retention
-    outlet: Optional[str] = None
-    published: Optional[datetime] = _ts()
-    fetched_at: Optional[datetime] = _ts()
-    signature: Optional[Any] = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
-    duplicate_of: Optional[int] = Field(default=None, foreign_key="articles.id")
+    text: str | None = Field(default=None, sa_column=Column(Text))  # pruned by retention
+    outlet: str | None = None
+    published: datetime | None = _ts()
+    fetched_at: datetime | None = _ts()
+    signature: Any | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    duplicate_of: int | None = Field(default=None, foreign_key="articles.id")
 
 
 class FindingRow(SQLModel, table=True):
     __tablename__ = "findings"
     __table_args__ = (UniqueConstraint("rule_id", "key", "article_id", name="uq_finding"),)
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     rule_id: str = Field(index=True)
     key: str = Field(sa_column=Column(Text, nullable=False))
     article_id: int = Field(foreign_key="articles.id", index=True)
     origin: str = "article"  # article | baseline
     kind: str = "known"  # new | update | known (baseline rows: known)
-    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
     facts: Any = Field(default=None, sa_column=Column(JSON))
     display: Any = Field(default=None, sa_column=Column(JSON))
     changes: Any = Field(default=None, sa_column=Column(JSON))
     matched: Any = Field(default=None, sa_column=Column(JSON))
     evidence: str = Field(default="", sa_column=Column(Text))
     summary: str = Field(default="", sa_column=Column(Text))
-    status: Optional[str] = None
-    development_id: Optional[int] = Field(default=None, index=True)
-    created_at: Optional[datetime] = _ts()
+    status: str | None = None
+    development_id: int | None = Field(default=None, index=True)
+    created_at: datetime | None = _ts()
 
 
 class AlertRow(SQLModel, table=True):
     """The outbox: one row per message to deliver, written with its finding."""
 
     __tablename__ = "alerts"
-    id: Optional[int] = Field(default=None, primary_key=True)
-    finding_id: Optional[int] = Field(
+    id: int | None = Field(default=None, primary_key=True)
+    finding_id: int | None = Field(
         default=None,
         sa_column=Column(Integer, ForeignKey("findings.id"), unique=True, nullable=True),
     )
-    development_id: Optional[int] = Field(default=None, index=True)
+    development_id: int | None = Field(default=None, index=True)
     kind: str = "new"  # new | update | digest | sources
     rule_id: str = ""
     channel: str = ""
     state: str = Field(default="pending", index=True)  # pending|sending|sent|failed|folded
     attempts: int = 0
-    next_attempt_at: Optional[datetime] = _ts()
-    error: Optional[str] = Field(default=None, sa_column=Column(Text))
-    ts: Optional[str] = None
-    channel_id: Optional[str] = None
-    thread_ts: Optional[str] = None
+    next_attempt_at: datetime | None = _ts()
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    ts: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
     payload: Any = Field(default=None, sa_column=Column(JSON))  # the Alert value, serialised
-    created_at: Optional[datetime] = _ts()
-    sent_at: Optional[datetime] = _ts()
-    lease_owner: Optional[str] = None
-    lease_until: Optional[datetime] = _ts()
+    created_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    lease_owner: str | None = None
+    lease_until: datetime | None = _ts()
 
 
 class RuleStateRow(SQLModel, table=True):
     """Which rule set the stored baseline findings were computed with."""
 
     __tablename__ = "rule_state"
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(Text, unique=True, nullable=False))
     value: str = Field(default="", sa_column=Column(Text))
 

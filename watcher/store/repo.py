@@ -6,9 +6,10 @@ transaction (the outbox); an alert's state changes are each committed before the
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, delete, func, insert, or_, text, update
 from sqlalchemy.engine import Engine
@@ -32,7 +33,7 @@ def utc(dt: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes: everything stored is UTC."""
     if dt is None:
         return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 # --- feeds -------------------------------------------------------------------------------------
