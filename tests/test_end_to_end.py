@@ -144,3 +144,26 @@ def _all_text(message: dict) -> str:  # type: ignore[type-arg]
     import json
 
     return message.get("text", "") + json.dumps(message.get("blocks") or [])
+
+
+def test_feed_text_cannot_ping_the_channel_or_forge_links(http_server, tmp_path):
+    from tests.slack_standin import NASTY_TEXT, assert_no_injection
+
+    nasty = "<!channel> <!here> <@U123> <https://evil.test|click me> &amp; <#C123> <!subteam^S1>"
+    title = f"Pompeo to visit Jakarta {nasty}"
+    paras = [f"Secretary of State Mike Pompeo will travel to Jakarta on August 4, officials said "
+             f"{nasty}.", f"Readers wrote: {NASTY_TEXT}"]
+    published = datetime(2018, 7, 31, 14, 0, tzinfo=UTC)
+    http_server.route("/n.html", Reply(body=article_page(title, paras, published,
+                                                         outlet=f"Outlet {nasty}")))
+    feed = http_server.route("/n.rss", Reply(body=rss([{
+        "title": title, "link": http_server.url("/n.html"), "published": published,
+        "summary": nasty}], title=f"Feed {nasty}"), content_type="application/rss+xml"))
+    with SlackStandIn() as slack:
+        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url)
+        result = run_watcher("run", "--once", "--config", str(cfg), env=TOKEN)
+        assert result.returncode == 0, result.stderr
+        [message] = slack.messages
+        assert_no_injection(message, {http_server.url("/n.html")})
+        assert "&lt;!channel&gt;" in _all_text(message)  # shown as text, not acted on
+        assert message["unfurl_links"] is False and message["unfurl_media"] is False
