@@ -98,3 +98,16 @@ def test_channel_pacing_slots_are_shared_by_concurrent_workers(engine):
         concurrent = sorted(pool.map(lambda _: repo.reserve_post_slot(engine, "#c", 1.5, later),
                                      range(4)))
     assert concurrent == [0.0, 1.5, 3.0, 4.5]
+
+
+def test_retention_prunes_old_article_text_and_keeps_findings(engine):
+    old = Article("https://a.test/old", "Old", "old text", NOW)
+    new = Article("https://a.test/new", "New", "new text", NOW)
+    old_id, _ = repo.save_article(engine, old, "feed", NOW - timedelta(days=100))
+    new_id, _ = repo.save_article(engine, new, "feed", NOW)
+    repo.record_findings(engine, old_id, [(_finding(), Decision("new", "x"), None)], NOW)
+    assert repo.prune_article_text(engine, NOW - timedelta(days=90)) == 1
+    assert repo.load_article(engine, old_id) is None  # text gone
+    assert repo.load_article(engine, new_id) == new
+    assert [k.key for k in repo.findings_of_article(engine, old_id)] == ["k1"]  # kept
+    assert repo.article_ids_since(engine, NOW - timedelta(days=365)) == [new_id]
