@@ -135,7 +135,7 @@ def test_strip_html():
 
 def test_entity_bombs_and_external_entities_are_not_expanded():
     lol = ['<!ENTITY a "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa">']
-    for name, prev in zip("bcdefg", "abcdef"):
+    for name, prev in zip("bcdefg", "abcdef", strict=True):
         lol.append(f'<!ENTITY {name} "{("&" + prev + ";") * 16}">')
     bomb = (f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(lol)}]><rss version="2.0"><channel>'
             "<title>&g;</title><item><guid>1</guid></item></channel></rss>").encode()

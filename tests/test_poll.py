@@ -58,7 +58,7 @@ def test_backoff_doubles_and_is_capped(http_server, fetcher):
     url = http_server.route("/f", Reply(500, b"boom", "text/plain"))
     state = FeedState(url=url, interval=300)
     waits = []
-    for i in range(10):
+    for _ in range(10):
         out = poll_feed(fetcher, state, NOW)
         state = out.state
         waits.append(state.next_check_at - NOW)

@@ -54,7 +54,10 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
 
 
 def signature(text: str) -> Signature:
-    """The MinHash signature of ``text`` (``NUM_HASHES`` ints; all zero for a text without words)."""
+    """The MinHash signature of ``text``.
+
+    ``NUM_HASHES`` ints; all zero for a text without words.
+    """
     bins: list[int | None] = [None] * NUM_HASHES
     for sh in shingles(text):
         h = int.from_bytes(hashlib.blake2b(sh.encode("utf-8"), digest_size=8, key=_KEY).digest(),
@@ -80,7 +83,7 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
         raise ValueError(f"signatures of different lengths ({len(a)} and {len(b)})")
     if not a or not any(a) or not any(b):
         return 0.0
-    return sum(1 for x, y in zip(a, b) if x == y) / len(a)
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / len(a)
 
 
 def to_bytes(sig: Sequence[int]) -> bytes:

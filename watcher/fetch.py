@@ -13,12 +13,11 @@ Safety, on every request and on every redirect hop:
   stops at ``max_bytes`` without being inflated in memory;
 * redirects are followed by hand, at most ``max_redirects``, each target checked again;
 * no requests to loopback, private, link-local, multicast, reserved or otherwise non-global
-  addresses (all addresses a name resolves to are checked, IPv4-mapped IPv6 included), unless
-  ``settings.allow_private_addresses``. The check runs when the connection is made (a guarded
-  httpcore network backend connects to the address it checked), so DNS rebinding between a
-  check and the connect does not get through. ``allow_hosts`` exempts exact ``host:port``
-  origins; it exists for tests that serve a first hop from 127.0.0.1 and must not be used in
-  configuration.
+  addresses, unless ``settings.allow_private_addresses``: ``watcher.netguard`` checks every
+  address when the connection is made, so DNS rebinding between check and connect does not get
+  through (see its docstring for the threat and the exact guarantees). ``allow_hosts`` exempts
+  exact ``host:port`` origins; it exists for tests that serve a first hop from 127.0.0.1 and
+  must not be used in configuration.
 
 Cookies are never stored and proxies from the environment are ignored (``trust_env=False``).
 """
@@ -26,24 +25,22 @@ Cookies are never stored and proxies from the environment are ignored (``trust_e
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import socket
 import ssl
-import threading
 import time
 import zlib
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any, NamedTuple, Self
+from typing import NamedTuple, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
 
+from watcher import netguard
+from watcher.netguard import address_problem  # part of this module's API (__all__)
 from watcher.settings import FetchSettings
 
 __all__ = [
@@ -52,7 +49,9 @@ __all__ = [
 ]
 
 
-class FetchStatus(str, Enum):
+class FetchStatus(StrEnum):
+    """What became of a fetch; members are str and compare equal to their values ("ok"...)."""
+
     OK = "ok"
     NOT_MODIFIED = "not_modified"
     TIMEOUT = "timeout"
@@ -69,9 +68,6 @@ class FetchStatus(str, Enum):
     TOO_LARGE = "too_large"
     BAD_CONTENT_TYPE = "bad_content_type"
     BAD_URL = "bad_url"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml, "
@@ -113,15 +109,11 @@ class FetchResult:
 
 
 class FetchProblem(Exception):
-    """A problem ``get`` detects itself (too large, blocked...): carries its kind and words."""
+    """A problem ``get`` detects itself (too large, bad redirect...): its kind and words."""
 
     def __init__(self, kind: FetchStatus, message: str):
         self.kind = kind
         super().__init__(message)
-
-
-def _blocked(host: str, reason: str) -> FetchProblem:
-    return FetchProblem(FetchStatus.BLOCKED_ADDRESS, f"{host} refused: {reason}")
 
 
 class Classification(NamedTuple):
@@ -146,8 +138,13 @@ def classify(outcome: BaseException | int, headers: Mapping[str, str] | None = N
     exc = outcome
     if isinstance(exc, FetchProblem):
         return Classification(exc.kind, str(exc))
+    if isinstance(exc, netguard.AddressRefused):
+        return Classification(FetchStatus.BLOCKED_ADDRESS, str(exc))
+    if isinstance(exc, netguard.LookupFailed):
+        return Classification(FetchStatus.DNS_ERROR, str(exc))
     if isinstance(exc, httpx.ConnectTimeout):
-        return Classification(FetchStatus.TIMEOUT, f"connect timeout after {_n(s.connect_timeout)}s")
+        return Classification(FetchStatus.TIMEOUT,
+                              f"connect timeout after {_n(s.connect_timeout)}s")
     if isinstance(exc, httpx.ReadTimeout):
         return Classification(FetchStatus.TIMEOUT, f"no response within {_n(s.timeout)}s")
     if isinstance(exc, httpx.TimeoutException):
@@ -228,135 +225,6 @@ def charset_of(content_type: str | None) -> str | None:
     return None
 
 
-# -- address checks ----------------------------------------------------------------------------
-
-
-def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address must not be fetched, or None when it is an ordinary global address."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            problem = address_problem(embedded)
-            return f"{problem} (embedded in IPv6)" if problem else None
-    checks = (("is_unspecified", "unspecified address"), ("is_loopback", "loopback address"),
-              ("is_link_local", "link-local address"), ("is_multicast", "multicast address"),
-              ("is_reserved", "reserved address"), ("is_private", "private address"))
-    for attr, reason in checks:
-        if getattr(ip, attr):
-            return reason
-    if not ip.is_global:
-        return "non-global address"
-    return None
-
-
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-def check_host(host: str, port: int, timeout: float | None = None) -> list[str]:
-    """Resolve ``host`` (within ``timeout``) and return its addresses, all of them global.
-
-    Raises FetchProblem: blocked_address if any address is not global, dns_error if the name
-    does not resolve in time.
-    """
-    try:
-        addresses = [str(ipaddress.ip_address(host.strip("[]")))]
-    except ValueError:
-        addresses = _resolve(host, port, timeout)
-    for addr in addresses:
-        problem = address_problem(ipaddress.ip_address(addr.split("%", 1)[0]))
-        if problem:
-            raise _blocked(host if host == addr else f"{host} ({addr})", problem)
-    return addresses
-
-
-_DNS_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fetch-dns")
-
-
-def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
-    """getaddrinfo has no timeout of its own: run it in a helper thread and stop waiting."""
-    future = _DNS_POOL.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    try:
-        infos = future.result(timeout)
-    except FutureTimeout:
-        raise FetchProblem(FetchStatus.DNS_ERROR,
-                           f"DNS lookup for {host} took longer than {_n(timeout or 0)}s") from None
-    except (OSError, UnicodeError) as exc:
-        raise FetchProblem(FetchStatus.DNS_ERROR, f"DNS lookup failed for {host}: {exc}") from exc
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-# -- connections: the address check and the whole-request deadline -----------------------------
-
-_deadline = threading.local()  # .at: monotonic deadline of the request running in this thread
-
-
-def _remaining(timeout: float | None) -> float | None:
-    """``timeout`` cut to what is left of the current request's deadline (ReadTimeout if none)."""
-    at = getattr(_deadline, "at", None)
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("whole-request deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the request's deadline.
-
-    A server trickling a byte at a time (headers or body) cannot stretch a request past
-    ``settings.timeout``: each read may wait only for what is left.
-    """
-
-    def __init__(self, stream: httpcore.NetworkStream):
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _remaining(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _remaining(timeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname,
-                                                      _remaining(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses that passed ``check_host``, checked when connecting."""
-
-    def __init__(self, allow_private: bool, allow_hosts: frozenset[str]):
-        self.allow_private, self.allow_hosts = allow_private, allow_hosts
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None, socket_options: Any = None,
-                    ) -> httpcore.NetworkStream:
-        timeout = _remaining(timeout)
-        if self.allow_private or f"{host}:{port}" in self.allow_hosts:
-            addresses = [host]
-        else:
-            addresses = check_host(host, port, timeout)
-        last: Exception | None = None
-        for addr in addresses:  # like socket.create_connection: the first that answers
-            try:
-                stream = super().connect_tcp(addr, port, _remaining(timeout), local_address,
-                                             socket_options)
-                return _DeadlineStream(stream)
-            except httpcore.ConnectError as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-
 # -- the fetcher -------------------------------------------------------------------------------
 
 
@@ -378,12 +246,9 @@ class Fetcher:
         if transport is None:
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
             transport = httpx.HTTPTransport(limits=limits, verify=verify)
-            pool = getattr(transport, "_pool", None)
-            if isinstance(pool, httpcore.ConnectionPool) and hasattr(pool, "_network_backend"):
-                pool._network_backend = _GuardedBackend(s.allow_private_addresses,
-                                                        self.allow_hosts)
-            else:  # pragma: no cover - an httpx/httpcore we do not know: check before connecting
-                self._guarded = False
+            # False for an httpx/httpcore we do not know: _check_url then checks before connecting
+            self._guarded = netguard.install_guard(transport, s.allow_private_addresses,
+                                                   self.allow_hosts)
         self._client = httpx.Client(
             transport=transport, follow_redirects=False, trust_env=False,
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
@@ -405,7 +270,6 @@ class Fetcher:
         """GET ``url`` following redirects by hand. Never raises for network/HTTP problems."""
         s = self.settings
         start = time.monotonic()
-        _deadline.at = start + s.timeout
         headers = {"Accept": accept or "*/*"}
         if etag:
             headers["If-None-Match"] = etag
@@ -414,34 +278,33 @@ class Fetcher:
         current, code, resp_headers = url, None, {}
         seen: list[str] = []
         try:
-            while True:
-                self._check_url(current, hop=len(seen))
-                seen.append(current)
-                timeout = httpx.Timeout(s.timeout, connect=min(s.connect_timeout, s.timeout))
-                with self._client.stream("GET", current, headers=headers,
-                                         timeout=timeout) as resp:
-                    code = resp.status_code
-                    resp_headers = {k.lower(): v for k, v in resp.headers.items()}
-                    location = resp.headers.get("location")
-                    if code in REDIRECT_CODES and location:
-                        current = self._next_hop(current, location, seen)
-                        continue
-                    kind, error, retry_after = classify(code, resp_headers, settings=s)
-                    if kind != FetchStatus.OK:
-                        return self._result(current, kind, code, b"", resp_headers, error,
-                                            start, retry_after)
-                    _check_type(resp_headers.get("content-type"), allowed_types, None)
-                    body = self._read_body(resp)
-                    _check_type(resp_headers.get("content-type"), allowed_types, body)
-                    return self._result(current, FetchStatus.OK, code, body, resp_headers,
-                                        None, start)
+            with netguard.request_deadline(start + s.timeout):
+                while True:
+                    self._check_url(current, hop=len(seen))
+                    seen.append(current)
+                    timeout = httpx.Timeout(s.timeout, connect=min(s.connect_timeout, s.timeout))
+                    with self._client.stream("GET", current, headers=headers,
+                                             timeout=timeout) as resp:
+                        code = resp.status_code
+                        resp_headers = {k.lower(): v for k, v in resp.headers.items()}
+                        location = resp.headers.get("location")
+                        if code in REDIRECT_CODES and location:
+                            current = self._next_hop(current, location, seen)
+                            continue
+                        kind, error, retry_after = classify(code, resp_headers, settings=s)
+                        if kind != FetchStatus.OK:
+                            return self._result(current, kind, code, b"", resp_headers, error,
+                                                start, retry_after)
+                        _check_type(resp_headers.get("content-type"), allowed_types, None)
+                        body = self._read_body(resp)
+                        _check_type(resp_headers.get("content-type"), allowed_types, body)
+                        return self._result(current, FetchStatus.OK, code, body, resp_headers,
+                                            None, start)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a classified value
             kind, error, _ = classify(exc, settings=s)
             if kind == FetchStatus.BLOCKED_ADDRESS and len(seen) > 1:
                 error = f"redirect to {error}"
             return self._result(current, kind, code, b"", resp_headers, error, start)
-        finally:
-            _deadline.at = None
 
     def _check_url(self, url: str, hop: int) -> None:
         kind = FetchStatus.BAD_REDIRECT if hop else FetchStatus.BAD_URL
@@ -459,7 +322,7 @@ class Fetcher:
             return  # the guarded backend checks the address when it connects
         port = port or (443 if parts.scheme.lower() == "https" else 80)
         if f"{parts.hostname}:{port}" not in self.allow_hosts:
-            check_host(parts.hostname, port, self.settings.connect_timeout)
+            netguard.check_host(parts.hostname, port, self.settings.connect_timeout)
 
     def _next_hop(self, current: str, location: str, seen: list[str]) -> str:
         target = urljoin(current, location.strip())
@@ -479,7 +342,8 @@ class Fetcher:
         after = " after decompression" if encoding not in ("", "identity") else ""
         declared = resp.headers.get("content-length", "")
         if not after and declared.isdigit() and int(declared) > cap:
-            raise FetchProblem(FetchStatus.TOO_LARGE, f"Content-Length {declared} exceeds {cap} bytes")
+            raise FetchProblem(FetchStatus.TOO_LARGE,
+                               f"Content-Length {declared} exceeds {cap} bytes")
         chunks: list[bytes] = []
         total = 0
         try:

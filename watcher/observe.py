@@ -66,7 +66,8 @@ class Metrics:
 class Health:
     """Healthy while cycles complete on time and the database answers."""
 
-    def __init__(self, engine: Engine, max_cycle_age: float, clock: Callable[[], float] = time.time):
+    def __init__(self, engine: Engine, max_cycle_age: float,
+                 clock: Callable[[], float] = time.time):
         self.engine = engine
         self.max_cycle_age = max_cycle_age
         self.clock = clock

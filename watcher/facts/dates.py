@@ -48,7 +48,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("weekof", re.compile(rf"\b(?:the\s+)?(first|second|third|fourth|last|final)\s+week\s+of\s+"
                           rf"(?:({_MON})|(this|next|the)\s+month){_Y}", re.IGNORECASE)),
     ("part", re.compile(rf"\b(early|mid|late|(?:near\s+)?the\s+(?:end|beginning|start|middle)\s+"
-                        rf"of|end\s+of|beginning\s+of|start\s+of)[\s-]+({_MON}){_Y}", re.IGNORECASE)),
+                        rf"of|end\s+of|beginning\s+of|start\s+of)[\s-]+({_MON}){_Y}",
+                        re.IGNORECASE)),
     ("partrel", re.compile(r"\b(early|mid|late|(?:near\s+)?the\s+(?:end|beginning|start|middle)"
                            r"\s+of|end\s+of)[\s-]+(this|next|the)\s+month\b", re.IGNORECASE)),
     ("monyear", re.compile(rf"({_MON})\s+(\d{{4}})\b")),

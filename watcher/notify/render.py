@@ -91,13 +91,13 @@ def cut(text: str, limit: int, mark: str = ELLIPSIS) -> str:
     if u16len(text) <= limit:
         return text
     budget = limit - u16len(mark)
-    used = 0
-    end = 0
-    for end, ch in enumerate(text):
+    used = end = 0  # end: how many characters fit in the budget
+    for ch in text:
         w = 2 if ord(ch) > 0xFFFF else 1
         if used + w > budget:
             break
         used += w
+        end += 1
     head = text[:end]
     partial = _PARTIAL_ENTITY.search(head)
     if partial:

@@ -123,8 +123,10 @@ def classify_exception(exc: BaseException) -> SendResult:
     if isinstance(exc, (ConnectionError, http.client.HTTPException, OSError)):
         return retry("connection_error", f"cannot reach Slack ({type(exc).__name__})")
     if isinstance(exc, SlackClientError):
-        return failed("client_error", f"the Slack client refused the request ({type(exc).__name__})")
-    return failed("unexpected_error", f"unexpected error while calling Slack ({type(exc).__name__})")
+        return failed("client_error",
+                      f"the Slack client refused the request ({type(exc).__name__})")
+    return failed("unexpected_error",
+                  f"unexpected error while calling Slack ({type(exc).__name__})")
 
 
 class SlackNotifier:

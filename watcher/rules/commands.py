@@ -1,4 +1,7 @@
-"""The operator's tools: ``watcher rules check|test|explain``. Each prints and returns an exit code."""
+"""The operator's tools: ``watcher rules check|test|explain``.
+
+Each prints what it found and returns an exit code.
+"""
 
 from __future__ import annotations
 

@@ -70,7 +70,8 @@ def load_dev_cases(path: Path) -> list[tuple[str, str, Article]]:
     out = []
     for case in data.get("cases", []):
         article = Article(url=f"https://example.test/{case['id']}", title=case.get("title", ""),
-                          text=case.get("body", ""), published=parse_datetime(case.get("published")),
+                          text=case.get("body", ""),
+                          published=parse_datetime(case.get("published")),
                           outlet=case.get("outlet"))
         out.append((case["id"], case["expect"], article))
     return out
@@ -106,7 +107,7 @@ def score(ruleset: RuleSet, seeds: list[Article], cases: list[tuple[str, str, Ar
     results = run_cases(ruleset, seeds, [a for _, _, a in cases])
     tp = fp = fn = 0
     wrong = []
-    for (case_id, expect, _), (_, res) in zip(cases, results):
+    for (case_id, expect, _), (_, res) in zip(cases, results, strict=True):
         got = alerted(res)
         if got and expect == "alert":
             tp += 1

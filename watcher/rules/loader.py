@@ -111,7 +111,8 @@ def _rule(f: _File, node: Node) -> Rule:
             if not (isinstance(cnode, ScalarNode) and cnode.tag.endswith(":null")):
                 channel = f.string(cnode, "channel")
                 if not _CHANNEL.match(channel):
-                    raise f.error(cnode, f"channel '{channel}' is not a Slack channel", key="channel",
+                    raise f.error(cnode, f"channel '{channel}' is not a Slack channel",
+                                  key="channel",
                                   hint="write '#name' (lower case, no spaces) or a channel id")
         if "severity" in a:
             severity = f.string(a["severity"][1], "severity")
@@ -166,11 +167,11 @@ def _terms(f: _File, node: Node) -> dict[str, tuple[str, ...]]:
         if isinstance(vnode, SequenceNode) and not vnode.value:
             raise f.error(vnode, f"term list '{name}' is empty", key=name,
                           hint="list at least one word or phrase")
-        phrases = [v for _, v in f.strings(vnode, name)]
-        for item, phrase in zip(vnode.value, phrases):
+        items = f.strings(vnode, name)  # (node, phrase) for each list item
+        for item, phrase in items:
             if not any(ch.isalnum() for ch in phrase):
                 raise f.error(item, f"term {phrase!r} in '{name}' has no letters", key=name)
-        out[name] = tuple(phrases)
+        out[name] = tuple(phrase for _, phrase in items)
     return out
 
 
@@ -191,7 +192,7 @@ def _condition(f: _File, node: Node, where: str, terms: dict[str, tuple[str, ...
     if not m:
         raise f.error(node, f"'{where}' is empty", key=where, hint="use all/any/none/near")
     parts: list[Condition] = []
-    for op, (knode, vnode) in m.items():
+    for op, (_knode, vnode) in m.items():
         if op == "near":
             parts.append(_near(f, vnode, terms))
             continue

@@ -18,7 +18,8 @@ class NodeReader:
         line = node.start_mark.line + 1 if node is not None else None
         return RuleError(self.name, line, message, key=key, hint=hint)
 
-    def mapping(self, node: Node, where: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
+    def mapping(self, node: Node, where: str, allowed: tuple[str, ...],
+                ) -> dict[str, tuple[Node, Node]]:
         if not isinstance(node, MappingNode):
             raise self.error(node, f"{where} must be a mapping", key=where,
                              hint=f"write it as 'key: value' lines ({', '.join(allowed)})")

@@ -9,7 +9,9 @@ A test file (``rules/tests/*.yaml``)::
         text: President Trump said he will meet Kim Jong Un in Hanoi on Feb. 27-28.
         baseline:                       # optional: texts known before this one
           - published: 2019-01-18
-            text: A second summit between Trump and Kim Jong Un will take place at the end of February.
+            text: |
+              A second summit between Trump and Kim Jong Un will take place at the end of
+              February.
         expect:                         # findings that must be news; [] means: nothing is news
           - rule: summit-announcement
             kind: update                # new | update | known
