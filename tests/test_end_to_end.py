@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import article_page, rss, run_watcher, write_config
+from tests.conftest import ROOT, article_page, rss, run_watcher, write_config
 from tests.httpserver import Reply
 from tests.slack_standin import SlackStandIn
 
@@ -167,3 +167,21 @@ def test_feed_text_cannot_ping_the_channel_or_forge_links(http_server, tmp_path)
         assert_no_injection(message, {http_server.url("/n.html")})
         assert "&lt;!channel&gt;" in _all_text(message)  # shown as text, not acted on
         assert message["unfurl_links"] is False and message["unfurl_media"] is False
+
+
+def test_a_rule_with_its_own_channel_posts_there(http_server, tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (ROOT / "rules" / "pompeo-trip.yaml").read_text()
+    (rules / "pompeo-trip.yaml").write_text(text.replace("alert:\n", "alert:\n  channel: '#pompeo'\n"))
+    (rules / "summit-announcement.yaml").write_text(
+        (ROOT / "rules" / "summit-announcement.yaml").read_text())
+    feed = _serve_news(http_server, [POMPEO_NEW, SUMMIT_NEW])
+    with SlackStandIn() as slack:
+        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url, rules=rules,
+                           channel="#world")
+        assert run_watcher("run", "--once", "--config", str(cfg), env=TOKEN).returncode == 0
+        [pompeo] = slack.messages_in("pompeo")
+        [summit] = slack.messages_in("world")  # no channel in the rule: the config's
+        assert http_server.url("/news/0.html") in _all_text(pompeo)
+        assert http_server.url("/news/1.html") in _all_text(summit)
