@@ -168,6 +168,23 @@ def test_update_is_a_thread_reply_and_a_new_outlet_edits_the_source_count(engine
         assert states == {parent: "sent", update_id: "sent", sources_id: "sent"}
 
 
+def test_updates_can_be_broadcast_to_the_channel(engine):
+    from watcher.notify import make_notifier
+
+    clock = Clock()
+    add_alert(engine, 1)
+    with SlackStandIn() as slack:
+        settings = SlackSettings(pace=0, base_url=slack.base_url, broadcast_updates=True)
+        notifier, _ = make_notifier(settings, {"SLACK_BOT_TOKEN": "xoxb-test"})
+        d = Delivery(engine, notifier, settings, clock=clock, owner="test")
+        d.deliver()
+        [finding] = repo.known_findings(engine)
+        add_alert(engine, 2, kind="update", matched=finding)
+        d.deliver()
+        assert slack.messages[1]["thread_ts"] == slack.messages[0]["ts"]
+        assert slack.messages[1]["reply_broadcast"] is True
+
+
 def test_a_flood_of_alerts_for_one_rule_becomes_one_digest(engine):
     clock = Clock()
     ids = [add_alert(engine, n) for n in range(8)]

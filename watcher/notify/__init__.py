@@ -50,5 +50,5 @@ def make_notifier(settings: SlackSettings, env: Mapping[str, str]) -> tuple[Noti
         return WebhookNotifier(webhook, timeout=settings.timeout), warning
     if token:
         client = make_slack_client(token, settings.base_url, settings.timeout)
-        return SlackNotifier(client), None
+        return SlackNotifier(client, reply_broadcast=settings.broadcast_updates), None
     return ConsoleNotifier(), NO_SLACK_WARNING
