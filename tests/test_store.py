@@ -111,3 +111,19 @@ def test_retention_prunes_old_article_text_and_keeps_findings(engine):
     assert repo.load_article(engine, new_id) == new
     assert [k.key for k in repo.findings_of_article(engine, old_id)] == ["k1"]  # kept
     assert repo.article_ids_since(engine, NOW - timedelta(days=365)) == [new_id]
+
+
+def test_a_feed_removed_from_the_config_is_disabled_and_comes_back(engine):
+    from watcher.settings import FeedSettings
+
+    a, b = FeedSettings(url="https://f.test/a"), FeedSettings(url="https://f.test/b")
+    repo.sync_feeds(engine, [a, b], 60)
+    repo.add_feed(engine, "https://f.test/cli", "cli", 60)
+    repo.sync_feeds(engine, [a], 60)
+    states = {st.url: st.disabled_reason for _, st in repo.list_feeds(engine)}
+    assert states == {"https://f.test/a": None, "https://f.test/b": repo.REMOVED_FROM_CONFIG,
+                      "https://f.test/cli": None}  # feeds added by CLI are not the config's
+    assert {st.url for _, st in repo.claim_due_feeds(engine, NOW, "w", 60)} == \
+        {"https://f.test/a", "https://f.test/cli"}
+    repo.sync_feeds(engine, [a, b], 60)
+    assert all(st.disabled_reason is None for _, st in repo.list_feeds(engine))

@@ -36,6 +36,8 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+REMOVED_FROM_CONFIG = "not in the config any more"
+
 # --- feeds -------------------------------------------------------------------------------------
 
 def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: int) -> None:
@@ -47,8 +49,15 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: 
             row = existing.get(fs.url)
             if row is None:
                 s.add(Feed(url=fs.url, title=fs.name, origin="config", interval=interval))
-            elif row.interval != interval:
-                row.interval = interval
+                continue
+            row.interval = interval
+            if row.disabled_reason == REMOVED_FROM_CONFIG:
+                row.disabled_reason = None  # back in the config: watched again
+            s.add(row)
+        wanted = {fs.url for fs in feeds}
+        for url, row in existing.items():
+            if row.origin == "config" and url not in wanted and not row.disabled_reason:
+                row.disabled_reason = REMOVED_FROM_CONFIG  # kept for its history
                 s.add(row)
         s.commit()
 
