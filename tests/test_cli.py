@@ -68,3 +68,27 @@ def test_replay_after_a_rule_is_added(tmp_path, http_server):
         assert "0 new alert(s)" in again.stdout and len(slack.messages) == 2
         bad = run_watcher("replay", "--since", "soon", "--config", str(cfg), env=env)
         assert bad.returncode == 2 and "expected a number and a unit" in bad.stderr
+
+
+def test_rules_explain_and_check_from_the_command_line(tmp_path):
+    cfg = write_config(tmp_path, feeds=[])
+    assert run_watcher("run", "--once", "--config", str(cfg)).returncode == 0  # loads baseline
+    story = tmp_path / "story.txt"
+    story.write_text("White House: second Trump-Kim summit set for Hanoi\n"
+                     "President Trump and Kim Jong Un will hold their second summit in Hanoi, "
+                     "Vietnam, on Feb. 27 and 28, the White House said on Tuesday.\n")
+    out = run_watcher("rules", "explain", "summit-announcement", "--text", str(story),
+                      "--date", "2019-02-05", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert "MATCH" in out.stdout and "Hanoi" in out.stdout
+    assert "update" in out.stdout  # seed 004 knew "end of February", place to be announced
+    unknown = run_watcher("rules", "explain", "no-such-rule", "--text", str(story),
+                          "--config", str(cfg))
+    assert unknown.returncode == 1 and "unknown rule" in unknown.stdout
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "r.yaml").write_text("id: r\ndescription: x\nterms: {}\nmatch: {all: [nope]}\n")
+    check = run_watcher("rules", "check", str(broken), "--config", str(cfg))
+    assert check.returncode == 1 and "r.yaml:" in check.stdout
+    assert run_watcher("rules", "check", "--config", str(cfg)).returncode == 0
