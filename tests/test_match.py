@@ -189,3 +189,94 @@ def test_facts_from_the_next_sentence_when_it_carries_on(ruleset):
             when=datetime(2019, 2, 6, tzinfo=UTC))
     [g] = match_article(b, ruleset)
     assert g.display["when"] == "date not announced"
+
+
+# -- follow-on sentences: an itinerary that carries on after a pronoun or the same person ---------
+
+TRIP = ("U.S. Secretary of State Mike Pompeo will travel to Pyongyang on Sunday for his fourth "
+        "visit to North Korea, the State Department said.")
+OCT = datetime(2018, 10, 2, 10, tzinfo=UTC)
+
+
+def _trip(ruleset, text: str, when=OCT):
+    found = [f for f in match_article(art(text, when=when), ruleset)
+             if f.rule_id == "pompeo-trip"]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _names(finding) -> list[str]:
+    return [p["name"] for p in finding.facts["where"]]
+
+
+@pytest.mark.parametrize("follow", [
+    "He will also stop in Tokyo, Seoul and Beijing.",
+    "He will then travel to Tokyo, Seoul and Beijing.",
+    "She will go on to Tokyo, Seoul and Beijing.",
+    "The secretary then heads to Tokyo, Seoul and Beijing.",
+    "Pompeo will also stop in Tokyo, Seoul and Beijing.",
+    "From there, Pompeo will go on to Tokyo, Seoul and Beijing.",
+])
+def test_follow_on_sentence_adds_the_itinerary(ruleset, follow):
+    f = _trip(ruleset, f"{TRIP}\n{follow}")
+    assert _names(f) == ["Pyongyang", "Tokyo", "Seoul", "Beijing"]
+    assert f.facts["when"]["start"] == "2018-10-07" and f.facts["ordinal"] == 4
+
+
+def test_follow_on_itinerary_spans_several_sentences(ruleset):
+    f = _trip(ruleset, f"{TRIP} He will then travel to Tokyo. He will go on to Seoul and Beijing.")
+    assert _names(f) == ["Pyongyang", "Tokyo", "Seoul", "Beijing"]
+
+
+def test_follow_on_gives_the_date_when_the_trip_sentence_has_none(ruleset):
+    f = _trip(ruleset, "Mike Pompeo will travel to Pyongyang for talks with Kim Jong Un, the State "
+                       "Department said. He will then go on to Tokyo on Oct. 8.")
+    assert _names(f) == ["Pyongyang", "Tokyo"]
+    assert f.facts["when"]["start"] == "2018-10-08" and f.facts["when"]["precision"] == "day"
+
+
+def test_a_reprint_naming_every_stop_is_known_after_the_follow_on(ruleset):
+    from watcher.decide import decide
+    from watcher.rules.evaluate import to_known
+    first = _trip(ruleset, f"{TRIP}\nHe will also stop in Tokyo, Seoul and Beijing.")
+    later = _trip(ruleset, "Mike Pompeo will visit Pyongyang on Sunday, his fourth trip there, the "
+                           "State Department announced, with stops in Tokyo, Seoul and Beijing.",
+                  when=datetime(2018, 10, 2, 18, tzinfo=UTC))
+    assert decide(later, [to_known(first, 1, "article")], now=OCT).kind == "known"
+
+
+@pytest.mark.parametrize("follow", [
+    "He met Kim Yong Chol in Washington.",              # past, and at home
+    "He will meet Kim Yong Chol in Washington on Monday.",  # at home: the rule's outside
+    "He met Kim Yong Chol in Seoul in July.",           # history, not this trip
+    "Pence will travel to Tokyo.",                      # another traveller
+    "Vice President Mike Pence will then go on to Tokyo.",
+    "He will not travel to Tokyo, officials said.",     # a denial
+    "He will travel to Tokyo in December.",             # another date: another trip
+    "Trump will also visit Tokyo.",                     # not the same person
+    "Tokyo is also on the itinerary of the president.",  # no subject standing for Pompeo
+])
+def test_follow_on_negatives_add_nothing(ruleset, follow):
+    found = [f for f in match_article(art(f"{TRIP}\n{follow}", when=OCT), ruleset)
+             if f.rule_id == "pompeo-trip" and f.facts["where"][0]["name"] == "Pyongyang"]
+    assert len(found) == 1 and _names(found[0]) == ["Pyongyang"], found
+
+
+def test_a_summit_is_not_an_itinerary(ruleset):
+    """Two named parties meeting somewhere: a later meeting is another development."""
+    text = ("Trump will meet Kim Jong Un in Hanoi on Feb. 27-28, the White House said. "
+            "Trump will also meet Kim at the DMZ next month.")
+    found = [f for f in match_article(art(text, when=datetime(2019, 2, 8, tzinfo=UTC)), ruleset)
+             if f.rule_id == "summit-announcement"]
+    assert all(len(f.facts["where"]) == 1 for f in found), found
+
+
+def test_follow_on_respects_scope_sentence(ruleset):
+    from dataclasses import replace as dc_replace
+
+    from watcher.rules.schema import RuleSet
+    rule = ruleset.rules["pompeo-trip"]
+    facts = tuple(dc_replace(s, scope="sentence") if s.type == "place" else s for s in rule.facts)
+    narrow = RuleSet(rules={rule.id: dc_replace(rule, facts=facts)})
+    [f] = match_article(art(f"{TRIP}\nHe will also stop in Tokyo.", when=OCT), narrow)
+    assert _names(f) == ["Pyongyang"]

@@ -77,7 +77,7 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         if any(_check_fails(c, occ, e) for c, e in sentence_checks):
             continue
         words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
-        for finding in extract(rule, doc, index, article, baseline):
+        for finding in extract(rule, doc, index, article, baseline, by_sentence):
             findings.append(replace(finding, matched=words))
     return findings if baseline else merge(findings)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
 from watcher.facts import compare, dates, places
 from watcher.facts import status as st
+from watcher.match import follow
+from watcher.match.prefilter import Hit
 from watcher.match.text import Document
 from watcher.rules.schema import Rule
 from watcher.types import Article, Finding
@@ -45,8 +48,14 @@ def _neighbours(doc: Document, index: int) -> list[int]:
 
 
 def extract(rule: Rule, doc: Document, index: int, article: Article,
-            baseline: bool) -> list[Finding]:
-    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event)."""
+            baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None
+            ) -> list[Finding]:
+    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event).
+
+    With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
+    itinerary on ("He will also stop in Tokyo") add their places, and their date when the
+    matched sentence has none (see ``watcher.match.follow``).
+    """
     raw = doc.sentence(index)
     stripped = st.strip_recollections(raw)
     if len(stripped.split()) < 0.4 * len(raw.split()):
@@ -83,6 +92,14 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
                          d.end >= pub.date() - timedelta(days=rule.recent_days)]
         if not where and place_spec and place_spec.scope == "neighbours":
             where = _places(rule, doc.sentence(j))
+    for j in follow.candidates(rule, doc, index, by_sentence):
+        more = _follow_on(rule, doc.sentence(j), article, past, status, when_list, baseline)
+        if more is None:
+            break  # not the same development: the itinerary stops here
+        extra_where, extra_when = more
+        where += [p for p in extra_where if p not in where]
+        if not when_list and date_spec and date_spec.scope == "neighbours":
+            when_list = extra_when
     if not baseline and not where and _home_only(rule, text):
         return []  # everything named happens at home: "a speech in Washington"
     choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
@@ -93,6 +110,32 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
             continue
         findings.append(_finding(rule, facts, raw, doc, index, status))
     return findings
+
+
+def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, status: str,
+               when_list: list[dates.DateFact], baseline: bool
+               ) -> tuple[list[places.Place], list[dates.DateFact]] | None:
+    """What a follow-on sentence adds (its venues and event dates), or None when it is not the
+    same development after all: another tense ("He met Kim Yong Chol in Washington" after a
+    planned trip), a denial or a move of its own, or a date that is not the trip's."""
+    text = st.strip_recollections(sentence)
+    if not baseline and st.mode(text) != "report":
+        return None
+    if st.is_past(text) != bool(past):
+        return None
+    own = st.status(text)
+    if own in ("postponed", "cancelled") and own != status:
+        return None
+    found = event_dates(text, article, bool(past))
+    pub = article.published
+    if not baseline and pub is not None:
+        horizon = pub.date() - timedelta(days=rule.recent_days)
+        found = [d for d in found if d.end >= horizon]
+    if found and when_list and not any(
+            compare.compatible({"when": d.to_json()}, {"when": w.to_json()})
+            for d in found for w in when_list):
+        return None  # another leg on another date, or another trip
+    return _places(rule, text), found
 
 
 def _places(rule: Rule, text: str) -> list[places.Place]:

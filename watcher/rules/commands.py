@@ -108,7 +108,8 @@ def explain(ruleset: RuleSet, rule_id: str, article: Article, known: Sequence[Kn
         print(f"     terms: {words}")
         if not ok:
             continue
-        findings = extract(rule, doc, index, article, baseline=False)
+        findings = extract(rule, doc, index, article, baseline=False,
+                           by_sentence=by_sentence)
         if not findings:
             print("     not a reportable event (history, hypothetical, denial, no venue, or "
                   "status not alerted on)")
