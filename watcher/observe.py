@@ -148,3 +148,6 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "alembic", "htmldate",
                   "courlan", "charset_normalizer"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "skipped: maximum number of running instances reached" is our design (a cycle that
+    # outlasts its tick is not started twice), not a problem to warn about.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
