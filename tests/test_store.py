@@ -127,3 +127,34 @@ def test_a_feed_removed_from_the_config_is_disabled_and_comes_back(engine):
         {"https://f.test/a", "https://f.test/cli"}
     repo.sync_feeds(engine, [a, b], 60)
     assert all(st.disabled_reason is None for _, st in repo.list_feeds(engine))
+
+
+def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
+    """Two workers polling two feeds that carry the same items must not fail each other."""
+    import threading
+
+    from watcher.settings import FeedSettings
+    from watcher.types import Entry, FeedState
+
+    repo.sync_feeds(engine, [FeedSettings(url="https://f.test/1"),
+                             FeedSettings(url="https://f.test/2")], 60)
+    (id1, st1), (id2, st2) = repo.list_feeds(engine)
+    entries = [Entry(feed_url="x", key=f"guid-{n}", link=f"https://n.test/{n}", title="t",
+                     summary="s", published=NOW) for n in range(300)]
+    barrier, counts, errors = threading.Barrier(2), [], []
+
+    def save(feed_id: int, state: FeedState) -> None:
+        barrier.wait()
+        try:
+            counts.append(repo.save_feed_state(engine, feed_id, state, NOW, entries))
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=a) for a in ((id1, st1), (id2, st2))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sum(counts) == 300  # each item counted new once, by whichever worker won
+    assert len(repo.claim_pending_entries(engine, NOW, "w", 60, limit=1000)) == 300

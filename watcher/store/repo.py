@@ -114,7 +114,6 @@ def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: in
 def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: datetime,
                     entries: Iterable[Entry] = ()) -> int:
     """Record a poll: the feed's new state and its entries not seen before. Returns new count."""
-    new = 0
     with Session(engine) as s:
         row = s.get(Feed, feed_id)
         if row is None:
@@ -127,26 +126,30 @@ def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: d
         row.last_polled_at = polled_at
         row.lease_owner, row.lease_until = None, None
         s.add(row)
-        entries = list(entries)
-        keys = [e.key for e in entries]
-        seen = set()
-        for chunk in _chunks(keys, 500):
-            seen.update(s.exec(select(EntryRow.key).where(EntryRow.key.in_(chunk))))  # type: ignore[attr-defined]
-        for e in entries:
-            if e.key in seen:
-                continue
-            seen.add(e.key)
-            s.add(EntryRow(key=e.key, feed_id=feed_id, link=e.link, title=e.title,
-                           summary=e.summary, outlet=e.outlet, published=e.published,
-                           seen_at=polled_at))
-            new += 1
+        rows = {e.key: {"key": e.key, "feed_id": feed_id, "link": e.link, "title": e.title,
+                        "summary": e.summary, "outlet": e.outlet, "published": e.published,
+                        "seen_at": polled_at, "state": "pending"} for e in entries}
+        if rows:
+            # The same item may arrive through two feeds polled by two workers at once: the
+            # unique key decides, and the loser skips it instead of failing its cycle.
+            stmt = _insert(engine, EntryRow).on_conflict_do_nothing(index_elements=["key"])
+            new = s.connection().execute(stmt.returning(EntryRow.id),  # type: ignore[attr-defined]
+                                         list(rows.values())).all()
         s.commit()
-    return new
+    return len(new) if rows else 0
 
 
-def _chunks(items: list[Any], n: int) -> Iterable[list[Any]]:
-    for i in range(0, len(items), n):
-        yield items[i:i + n]
+def _insert(engine: Engine, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the database in use."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
+
+
 
 
 # --- entries and articles ----------------------------------------------------------------------
