@@ -69,3 +69,25 @@ def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
             assert reasons and alerts == 0
         finally:
             service.close()
+
+
+def test_an_article_committed_after_a_later_id_is_still_indexed(tmp_path):
+    """Ids are handed out at insert but seen at commit: a running worker's index must still
+    pick up a lower id that becomes visible after a higher one."""
+    from watcher.dedup import signature
+    from watcher.reprints import Reprints
+    from watcher.store.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(engine)
+    other = WIRE.replace("Canberra", "Ottawa").replace("Wellington", "Mexico City")
+    a_id, _ = repo.save_article(engine, Article("https://a.test/a", "A", WIRE, PUBLISHED),
+                                "feed", PUBLISHED)  # its signature is not visible yet
+    repo.save_article(engine, Article("https://a.test/b", "B", other, PUBLISHED), "feed",
+                      PUBLISHED, signature=signature(other))
+    worker = Reprints(engine)
+    worker.refresh()  # sees B only
+    repo.set_article_signature(engine, a_id, signature(WIRE))  # A's commit lands late
+    reprint = WIRE.replace("on Friday", "on Friday afternoon")
+    _, found = worker.find(Article("https://a.test/c", "C", reprint, PUBLISHED))
+    assert found is not None and found.article_id == a_id

@@ -240,10 +240,8 @@ class Pipeline:
         """Match an article, decide what is news, store findings and alerts. Returns its id."""
         now = self.clock()
         sig, reprint = self.reprints.find(article)
-        article_id, inserted = repo.save_article(self.engine, article, "feed", now)
-        if inserted and sig is not None:
-            repo.set_article_signature(self.engine, article_id, sig,
-                                       reprint.article_id if reprint else None)
+        article_id, _ = repo.save_article(self.engine, article, "feed", now, signature=sig,
+                                          duplicate_of=reprint.article_id if reprint else None)
         if reprint is not None and reprint.article_id == article_id:
             reprint = None  # a re-run over the same article (another worker stored it)
         results = self.judge(article, rule_ids=rule_ids, reprint=reprint)

@@ -22,6 +22,7 @@ from watcher.types import Article, Decision, Finding, Known
 
 THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
 MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
+LOOKBACK = 500  # ids: more than the articles all workers can have in flight at once
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,15 @@ class Reprints:
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
-        """Add the signatures stored since the last look (by this worker or another)."""
+        """Add the signatures stored since the last look (by this worker or another).
+
+        Ids are handed out at insert but become visible at commit, so a lower id can appear
+        after a higher one: the look goes back ``LOOKBACK`` ids and skips those indexed.
+        """
         with self._lock:
-            for article_id, origin, sig in repo.signatures_after(self.engine, self._last_id):
+            recent = repo.signed_article_ids_after(self.engine, self._last_id - LOOKBACK)
+            missing = [i for i in recent if i not in self.origins]
+            for article_id, origin, sig in repo.signatures_of(self.engine, missing):
                 self.index.add_signature(article_id, sig)
                 self.origins[article_id] = origin
                 self._last_id = max(self._last_id, article_id)

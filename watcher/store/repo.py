@@ -477,12 +477,22 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
     return max(0.0, float(taken) - pace - t)
 
 
-def signatures_after(engine: Engine, last_id: int) -> list[tuple[int, str, Any]]:
-    """(id, origin, signature) of articles stored after ``last_id`` that have a signature."""
+def signed_article_ids_after(engine: Engine, after_id: int) -> list[int]:
+    """Ids (only: cheap) of articles with a signature, above ``after_id``."""
     with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature).where(
-            ArticleRow.id > last_id, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
+        return list(s.exec(select(ArticleRow.id).where(
+            ArticleRow.id > after_id, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
             .order_by(ArticleRow.id)))
+
+
+def signatures_of(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, Any]]:
+    """(id, origin, signature) of the given articles."""
+    if not ids:
+        return []
+    with Session(engine) as s:
+        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature)
+                           .where(ArticleRow.id.in_(list(ids)))  # type: ignore[union-attr]
+                           .order_by(ArticleRow.id)))
 
 
 def set_article_signature(engine: Engine, article_id: int, sig: Any,
