@@ -276,3 +276,37 @@ def test_killed_after_slack_posted_but_before_the_commit_is_not_posted_again(tmp
         assert done.returncode == 0, done.stderr
         assert "was already posted" in done.stderr
         assert ids_posted(slack) == ids
+
+
+def test_two_workers_sending_at_once_keep_each_channel_in_order(pg_url):
+    import threading
+
+    engine = make_engine(pg_url)
+    migrate(engine)
+    # more than one claim (50 rows) holds, so both workers get some of each channel
+    ids = [add_alert(engine, n, channel="#a" if n % 2 else "#b") for n in range(120)]
+    with SlackStandIn() as slack:
+        slack.delay = 0.01
+        workers = []
+        for name in ("w1", "w2"):
+            notifier = SlackNotifier(make_slack_client("xoxb-test", slack.base_url, 5.0))
+            workers.append(Delivery(engine, notifier, SlackSettings(pace=0, digest_after=0),
+                                    owner=name, sleep=lambda s: None))
+        barrier = threading.Barrier(2)
+
+        def run(d: Delivery) -> None:
+            barrier.wait()
+            for _ in range(5):
+                d.deliver()
+
+        threads = [threading.Thread(target=run, args=(d,)) for d in workers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        posted = ids_posted(slack)
+        in_a = [m["metadata"]["event_payload"]["alert_id"] for m in slack.messages_in("a")]
+        in_b = [m["metadata"]["event_payload"]["alert_id"] for m in slack.messages_in("b")]
+    engine.dispose()
+    assert sorted(posted) == ids  # each once
+    assert in_a == sorted(in_a) and in_b == sorted(in_b)  # each channel in order

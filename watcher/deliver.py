@@ -176,6 +176,12 @@ class Delivery:
 
     def _update_sources(self, row: AlertRow, thread: tuple[str, str] | None) -> SendResult:
         assert row.id is not None
+        if thread is None and self.notifier.supports_threads \
+                and repo.development_waiting(self.engine, row.development_id or 0):
+            result = SendResult("retry", retry_after=5.0, reason="the first message is not "
+                                "posted yet", code="waiting")
+            self._record(row, result)
+            return result
         if thread is None or not self.notifier.supports_threads:
             repo.set_alert(self.engine, row.id, state="folded", lease_owner=None,
                            error="no message to update", lease_until=None)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import or_
+from sqlalchemy import or_, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -20,11 +20,19 @@ T = TypeVar("T")
 
 
 def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_seconds: int,
-          limit: int, where: Sequence[Any], order_by: Any) -> list[T]:
+          limit: int, where: Sequence[Any], order_by: Any, serialize: int | None = None,
+          ) -> list[T]:
+    """Lease up to ``limit`` free rows matching ``where`` to ``owner``.
+
+    ``serialize``: an advisory lock key; claims with the same key run one at a time on
+    PostgreSQL, for claims whose ``where`` looks at other workers' leases.
+    """
     until = now + timedelta(seconds=lease_seconds)
     m: Any = model
     free = or_(m.lease_until.is_(None), m.lease_until < now, m.lease_owner == owner)
     with Session(engine, expire_on_commit=False) as s:
+        if serialize is not None and engine.dialect.name == "postgresql":
+            s.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=serialize))  # type: ignore[call-overload]
         q = select(model).where(free, *where).order_by(order_by).limit(limit)
         if engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)

@@ -37,6 +37,7 @@ def utc(dt: datetime | None) -> datetime | None:
 
 
 REMOVED_FROM_CONFIG = "not in the config any more"
+ALERT_CLAIM_LOCK = 7135002  # advisory lock key: alert claims one at a time (PostgreSQL)
 
 # --- feeds -------------------------------------------------------------------------------------
 
@@ -332,10 +333,17 @@ def claim_alerts(engine: Engine, now: datetime, owner: str, lease_seconds: int,
     from watcher.store.lease import claim
 
     """Alerts waiting for delivery, oldest first, due or not: a channel's alerts go out in
-    order, so one still waiting (``next_attempt_at`` in the future) holds back those after it."""
+    order, so one still waiting (``next_attempt_at`` in the future) holds back those after it.
+
+    A channel whose alerts another worker holds is left alone: one sender per channel at a
+    time keeps its order across workers (claims are serialised so two cannot both start).
+    """
+    waiting = AlertRow.state.in_(["pending", "sending"])  # type: ignore[attr-defined]
+    busy = select(AlertRow.channel).where(
+        waiting, AlertRow.lease_owner != owner, AlertRow.lease_until > now)
     return claim(engine, AlertRow, now, owner, lease_seconds, limit,
-                 where=[AlertRow.state.in_(["pending", "sending"])],  # type: ignore[attr-defined]
-                 order_by=AlertRow.id)
+                 where=[waiting, AlertRow.channel.not_in(busy)],  # type: ignore[attr-defined]
+                 order_by=AlertRow.id, serialize=ALERT_CLAIM_LOCK)
 
 
 def set_alert(engine: Engine, alert_id: int, **values: Any) -> None:
@@ -350,6 +358,15 @@ def development_parent(engine: Engine, development_id: int) -> AlertRow | None:
         return s.exec(select(AlertRow).where(
             AlertRow.development_id == development_id, AlertRow.state == "sent",
             AlertRow.kind.in_(["new", "update"])).order_by(AlertRow.id)).first()  # type: ignore[attr-defined]
+
+
+def development_waiting(engine: Engine, development_id: int) -> bool:
+    """Whether the development's first message is still on its way (pending or sending)."""
+    with Session(engine) as s:
+        return s.exec(select(AlertRow.id).where(
+            AlertRow.development_id == development_id,
+            AlertRow.kind.in_(["new", "update"]),  # type: ignore[attr-defined]
+            AlertRow.state.in_(["pending", "sending"]))).first() is not None  # type: ignore[attr-defined]
 
 
 def development_message(engine: Engine, development_id: int) -> tuple[str, str] | None:
