@@ -158,3 +158,20 @@ def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
     assert errors == []
     assert sum(counts) == 300  # each item counted new once, by whichever worker won
     assert len(repo.claim_pending_entries(engine, NOW, "w", 60, limit=1000)) == 300
+
+
+def test_a_worker_renews_the_leases_of_entries_it_is_still_on(engine):
+    from watcher.settings import FeedSettings
+    from watcher.types import Entry
+
+    repo.sync_feeds(engine, [FeedSettings(url="https://f.test/x")], 60)
+    [(feed_id, state)] = repo.list_feeds(engine)
+    repo.save_feed_state(engine, feed_id, state, NOW, [
+        Entry(feed_url="x", key=f"k{n}", link=None, title="t", summary="s", published=NOW)
+        for n in range(3)])
+    batch = [i for i, _ in repo.claim_pending_entries(engine, NOW, "slow", 60)]
+    later = NOW + timedelta(seconds=50)
+    repo.renew_entry_leases(engine, batch[1:], "slow", later + timedelta(seconds=60))
+    expired = NOW + timedelta(seconds=61)
+    taken = [i for i, _ in repo.claim_pending_entries(engine, expired, "other", 60)]
+    assert taken == batch[:1]  # only the entry whose lease was not renewed

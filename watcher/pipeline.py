@@ -10,10 +10,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -195,12 +196,24 @@ class Pipeline:
                                                self.settings.schedule.lease, ENTRY_BATCH)
             if not batch:
                 return
+            claimed = time.monotonic()
             with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:
                 pages = list(pool.map(lambda e: self._fetch_page(e[1]), batch))
-            for (entry_id, entry), page in zip(batch, pages, strict=True):
+            for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
                 if self.stopping.is_set():
                     break  # its lease is released on shutdown
+                claimed = self._keep_lease([e for e, _ in batch[i:]], claimed)
                 self._process_entry(entry_id, entry, page, report)
+
+    def _keep_lease(self, entry_ids: list[int], since: float) -> float:
+        """Renew the leases of a batch that has used half its lease (slow pages): another
+        worker must not take entries this one is still on. Returns when it last renewed."""
+        lease = self.settings.schedule.lease
+        if time.monotonic() - since < lease / 2:
+            return since
+        repo.renew_entry_leases(self.engine, entry_ids, self.owner,
+                                self.clock() + timedelta(seconds=lease))
+        return time.monotonic()
 
     def _fetch_page(self, entry: Entry) -> Any:
         if not entry.link or not entry.link.startswith(("http://", "https://")):

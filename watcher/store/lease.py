@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, text
+from sqlalchemy import or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -50,4 +50,16 @@ def release(engine: Engine, model: type[T], ids: Sequence[int], owner: str) -> N
         for r in s.exec(select(model).where(m.id.in_(list(ids)), m.lease_owner == owner)):
             r.lease_owner, r.lease_until = None, None  # type: ignore[attr-defined]
             s.add(r)
+        s.commit()
+
+
+def renew(engine: Engine, model: type[T], ids: Sequence[int], owner: str,
+          until: datetime) -> None:
+    """Extend ``owner``'s leases on rows it is still working on."""
+    m: Any = model
+    if not ids:
+        return
+    with Session(engine) as s:
+        s.exec(update(model).where(m.id.in_(list(ids)), m.lease_owner == owner)  # type: ignore[call-overload]
+               .values(lease_until=until))
         s.commit()

@@ -166,6 +166,13 @@ def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_secon
             for r in rows]
 
 
+def renew_entry_leases(engine: Engine, entry_ids: Sequence[int], owner: str,
+                       until: datetime) -> None:
+    from watcher.store.lease import renew
+
+    renew(engine, EntryRow, entry_ids, owner, until)
+
+
 def finish_entry(engine: Engine, entry_id: int, state: str, status: str | None,
                  error: str | None = None, article_id: int | None = None) -> None:
     with Session(engine) as s:
