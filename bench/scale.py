@@ -1,7 +1,7 @@
 """Multi-worker scaling on PostgreSQL: end-to-end throughput for 1 and 2 `watcher run`
 processes, and the latency from an item appearing in a feed to its Slack post.
 
-    .venv/bin/python bench/scale.py [--feeds 40] [--items 20] [--workers 1,2]
+    .venv/bin/python bench/scale.py [--feeds 50] [--items 20] [--workers 1,2]
                                     [--interval 5] [--latency-items 20] [--skip-latency]
 
 Each measurement gets a fresh PostgreSQL database on 127.0.0.1:5432 (user postgres, admin
@@ -25,12 +25,14 @@ Throughput, for each worker count K:
    every 0.1 s). Articles/s = entries / that time. Re-polls after the first are conditional
    GETs answered 304 (the feed is read once).
 
-``--interval`` (default 5) is the feeds' ``[schedule] interval``; the scheduler's tick is
-``min(30, interval)``, and a worker only looks for pending entries on its tick, so a long
-interval delays the second worker's start by up to 30 s in a burst like this one (reported
-as "2nd worker started after"). CPU seconds are read from /proc for each group of processes
-(worker main processes, their extraction processes, PostgreSQL, the HTTP server, this
-harness) over the timed window.
+``--interval`` (default 5) is the feeds' ``[schedule] interval``; a worker only looks for
+due feeds and pending entries on its scheduler tick (``watcher.schedule.tick_seconds_for``),
+so how soon each worker joins a burst like this one is reported ("first entry claimed at").
+CPU seconds are read from /proc for each group of processes (worker main processes, their
+extraction processes, PostgreSQL, the HTTP server, this harness, everything else) over the
+timed window: the machine may be shared, and other processes' load skews the figures.
+``--repeat N`` measures each worker count N times, alternating, and keeps the best run of
+each (the least disturbed one); ``--quiet`` waits for an idle machine before each run.
 
 Latency: 2 workers, ``[schedule] interval = 10``, Slack ``pace = 1.0`` (the default; the
 test config's 0 is replaced). Every ``--latency-gap`` seconds (plus jitter) one Pompeo item
@@ -126,8 +128,8 @@ def page_html(title: str, paragraphs: list[str], published: datetime, outlet: st
                    ("world", "politics", "business", "tech", "science", "health", "sport",
                     "culture", "opinion", "travel", "weather", "video", "podcasts", "local"))
     most_read = "".join(
-        f'<li><a href="/story/{rng.randint(1, 10**6)}.html">{html.escape(rng.choice(CLAUSES).capitalize())}</a></li>'
-        for _ in range(10))
+        f'<li><a href="/story/{rng.randint(1, 10**6)}.html">'
+        f"{html.escape(rng.choice(CLAUSES).capitalize())}</a></li>" for _ in range(10))
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     script = ("<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push("
               "arguments);}gtag('js',new Date());gtag('config','UA-000000-1');" +
@@ -144,7 +146,8 @@ def page_html(title: str, paragraphs: list[str], published: datetime, outlet: st
 <main><article><h1>{html.escape(title)}</h1>
 <div class="byline">By Staff Reporter | {published:%d %B %Y}</div>
 {body}
-<div class="share">Share this article: <a href="#">Facebook</a> <a href="#">X</a> <a href="#">Email</a></div>
+<div class="share">Share this article: <a href="#">Facebook</a> <a href="#">X</a>
+<a href="#">Email</a></div>
 </article>
 <aside><h2>Most read</h2><ol>{most_read}</ol>
 <div class="newsletter">Sign up for our morning briefing. You can unsubscribe at any time.</div>
@@ -539,6 +542,8 @@ def throughput(k: int, args: argparse.Namespace) -> dict[str, Any]:
                                slack_base_url=slack.base_url, db_url=db.url,
                                slack_extra="digest_after = 0",
                                extra=f"[schedule]\ninterval = {args.interval}\nlease = 300")
+            if args.pace:
+                cfg.write_text(cfg.read_text().replace("pace = 0\n", f"pace = {args.pace}\n"))
             started = time.time()
             workers = Workers(k, cfg, Path(tmp))
             wait_for(lambda: workers.logged("rules loaded"), 120, "workers to load rules",
@@ -605,12 +610,13 @@ def throughput(k: int, args: argparse.Namespace) -> dict[str, Any]:
                     aid = (meta.get("event_payload") or {}).get("alert_id")
                     if aid is not None and not m.get("thread_ts"):
                         alert_ids.append(int(aid))
-            out_of_order = sum(1 for a, b in zip(alert_ids, alert_ids[1:]) if b < a)
+            out_of_order = sum(1 for a, b in zip(alert_ids, alert_ids[1:], strict=False) if b < a)
             return {"workers": k, "articles": expected, "seconds": seconds,
                     "rate": expected / seconds, "startup": startup, "states": states,
                     "findings": findings, "alerts": len(alert_ids),
                     "out_of_order": out_of_order, "per_worker": per_worker, "cpu": cpu,
-                    "quiet": quiet, "sizes": sizes, "busy": busy1 - busy0, "window": end - snap0, "first_claim": claims,
+                    "quiet": quiet, "sizes": sizes, "busy": busy1 - busy0, "window": end - snap0,
+                    "first_claim": claims,
                     "stats": server.get("/_control/stats")}
     finally:
         if workers:
@@ -646,7 +652,7 @@ def latency(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(rng.uniform(0, 10))  # no phase relation to the workers' ticks
             published: dict[str, float] = {}
             n = 0
-            for i in range(args.latency_items):
+            for _ in range(args.latency_items):
                 f = rng.randrange(feeds)
                 link = server.get(f"/_control/add?feed={f}&n={n}&pompeo=1&seed=99")["link"]
                 published[link] = time.time()
@@ -693,12 +699,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
-    ap.add_argument("--feeds", type=int, default=40)
+    ap.add_argument("--feeds", type=int, default=50)
     ap.add_argument("--items", type=int, default=20, help="items per feed")
     ap.add_argument("--pompeo-every", type=int, default=5)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--interval", type=int, default=5, help="[schedule] interval, seconds")
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--pace", type=float, default=0.0,
+                    help="[slack] pace in the throughput runs (default 0: Slack not paced)")
     ap.add_argument("--latency-items", type=int, default=20)
     ap.add_argument("--latency-gap", type=float, default=2.5)
     ap.add_argument("--latency-feeds", type=int, default=20)
@@ -732,18 +740,20 @@ def main() -> int:
                   f" {r['out_of_order']} out of id order)")
             print(f"    articles per worker (cycle logs): {r['per_worker']}; first entry claimed "
                   f"at +s: {r['first_claim']}")
+            capacity = r["window"] * (os.cpu_count() or 1)
             print(f"    machine {100 * r['quiet']:.0f}% busy before the run; CPU s in the window: "
                   + ", ".join(f"{g} {v:.1f}" for g, v in cpu.items())
-                  + f", other processes {other:.1f}; machine busy {r['busy']:.1f} of {r['window'] * (os.cpu_count() or 1):.1f}"
-                  f" core-s ({100 * r['busy'] / max(1e-9, r['window'] * (os.cpu_count() or 1)):.0f}%)")
+                  + f", other processes {other:.1f}; machine busy {r['busy']:.1f} of "
+                  f"{capacity:.1f} core-s ({100 * r['busy'] / max(1e-9, capacity):.0f}%)")
             per = {g: 1000 * v / r["articles"] for g, v in cpu.items()}
             print("    CPU ms per article: " + ", ".join(f"{g} {v:.1f}" for g, v in per.items()))
             s = r["stats"]
             z = r["sizes"]
-            print("    database after the run: " + ", ".join(
-                f"{t} {z.get(t, 0) / 1024:.0f} KB" for t in ("entries", "articles", "findings",
-                                                              "alerts", "database"))
-                  + f"; entries+articles+findings+alerts {sum(z.get(t, 0) for t in ('entries', 'articles', 'findings', 'alerts')) / r['articles'] / 1024:.1f} KB per article")
+            tables = ("entries", "articles", "findings", "alerts")
+            per_article = sum(z.get(t, 0) for t in tables) / r["articles"] / 1024
+            print("    database after the run: "
+                  + ", ".join(f"{t} {z.get(t, 0) / 1024:.0f} KB" for t in (*tables, "database"))
+                  + f"; entries+articles+findings+alerts {per_article:.1f} KB per article")
             print(f"    server: {s['feed']} feed requests ({s['feed_304']} x 304), {s['page']} "
                   f"pages, {s['page_bytes'] / max(1, s['page']) / 1024:.1f} KB/page average")
         results = [best[k] for k in counts]
@@ -756,8 +766,9 @@ def main() -> int:
     if not args.skip_latency:
         r = latency(args)
         lat = r["latencies"]
+        median = statistics.median(lat) if lat else float("nan")
         print(f"latency feed item -> Slack post, 2 workers, interval 10 s, pace 1 s: "
-              f"{r['posted']}/{r['items']} posted; median {statistics.median(lat) if lat else float('nan'):.1f} s, "
+              f"{r['posted']}/{r['items']} posted; median {median:.1f} s, "
               f"p95 {pct(lat, 95):.1f} s, min {min(lat, default=float('nan')):.1f} s, "
               f"max {max(lat, default=float('nan')):.1f} s")
     return 0
