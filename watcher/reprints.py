@@ -47,8 +47,9 @@ class Reprints:
         after a higher one: the look goes back ``LOOKBACK`` ids and skips those indexed.
         """
         with self._lock:
-            recent = repo.signed_article_ids_after(self.engine, self._last_id - LOOKBACK)
-            missing = [i for i in recent if i not in self.origins]
+            gaps = [i for i in range(max(1, self._last_id - LOOKBACK), self._last_id)
+                    if i not in self.origins]  # not committed yet, or without a signature
+            missing = repo.signed_article_ids(self.engine, after=self._last_id, among=gaps)
             for article_id, origin, sig in repo.signatures_of(self.engine, missing):
                 self.index.add_signature(article_id, sig)
                 self.origins[article_id] = origin

@@ -501,11 +501,14 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
     return max(0.0, float(taken) - pace - t)
 
 
-def signed_article_ids_after(engine: Engine, after_id: int) -> list[int]:
-    """Ids (only: cheap) of articles with a signature, above ``after_id``."""
+def signed_article_ids(engine: Engine, after: int, among: Sequence[int] = ()) -> list[int]:
+    """Ids (only: cheap) of articles with a signature: above ``after``, or in ``among``."""
     with Session(engine) as s:
+        which = ArticleRow.id > after
+        if among:
+            which = or_(which, ArticleRow.id.in_(list(among)))  # type: ignore[union-attr]
         return list(s.exec(select(ArticleRow.id).where(
-            ArticleRow.id > after_id, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
+            which, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
             .order_by(ArticleRow.id)))
 
 
