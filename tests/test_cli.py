@@ -37,6 +37,9 @@ def test_feeds_add_remove_import_and_health(tmp_path, http_server):
         assert url in listing
     assert "https://b.test/atom" not in listing
     assert "DISABLED: gone (HTTP 410)" in listing
+    enabled = run_watcher("feeds", "enable", gone, "--config", str(cfg))
+    assert enabled.returncode == 0 and "enabled" in enabled.stdout
+    assert "DISABLED" not in run_watcher("feeds", "--config", str(cfg)).stdout
 
 
 def test_replay_after_a_rule_is_added(tmp_path, http_server):
@@ -92,3 +95,19 @@ def test_rules_explain_and_check_from_the_command_line(tmp_path):
     check = run_watcher("rules", "check", str(broken), "--config", str(cfg))
     assert check.returncode == 1 and "r.yaml:" in check.stdout
     assert run_watcher("rules", "check", "--config", str(cfg)).returncode == 0
+
+
+def test_log_options_work_before_and_after_the_command(tmp_path):
+    import json
+
+    cfg = write_config(tmp_path, feeds=[])
+    after = run_watcher("run", "--once", "--log-format", "json", "--config", str(cfg))
+    before = run_watcher("--log-format", "json", "run", "--once", "--config", str(cfg))
+    for result in (after, before):  # deploy/watcher.service puts them after the command
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+        assert any(r["message"].startswith("cycle done") for r in lines)
+    quiet = run_watcher("run", "--once", "--log-level", "warning", "--log-format", "json",
+                        "--config", str(cfg))
+    levels = {json.loads(line)["level"] for line in quiet.stderr.splitlines() if line.strip()}
+    assert levels == {"WARNING"}  # the console-mode warning, no INFO lines

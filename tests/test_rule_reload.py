@@ -10,6 +10,7 @@ from tests.conftest import ROOT, write_config
 from tests.slack_standin import SlackStandIn
 from watcher.service import build
 from watcher.settings import load_settings
+from watcher.store import repo
 
 
 def test_broken_edit_is_reported_and_last_good_rules_stay_live(tmp_path, caplog):
@@ -45,3 +46,27 @@ def test_broken_edit_is_reported_and_last_good_rules_stay_live(tmp_path, caplog)
             assert set(pipeline.rules.rules) == {"pompeo-trip", "summit-announcement"}
         finally:
             service.close()
+
+
+def test_a_seed_added_to_the_manifest_is_loaded_at_the_next_start(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    cfg = write_config(tmp_path, feeds=[], baseline=seeds)
+
+    def known_count() -> int:
+        service = build(load_settings(cfg), env={})
+        try:
+            service.pipeline.start()
+            return sum(1 for k in repo.known_findings(service.engine)
+                       if k.origin == "baseline")
+        finally:
+            service.close()
+
+    before = known_count()
+    (seeds / "005_new.txt").write_text(
+        "Secretary of State Mike Pompeo will travel to Reykjavik, Iceland, on February 15, "
+        "the State Department said on Monday.\n")
+    with open(seeds / "manifest.yaml", "a") as fh:
+        fh.write("  - file: 005_new.txt\n    published: 2019-02-11\n    outlet: Test\n"
+                 "    note: added by an operator\n")
+    assert known_count() == before + 1

@@ -26,6 +26,8 @@ log = logging.getLogger("watcher")
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.log_level = getattr(args, "log_level_sub", None) or args.log_level
+    args.log_format = getattr(args, "log_format_sub", None) or args.log_format
     setup_logging(args.log_level or "INFO", args.log_format or "auto")
     if not getattr(args, "func", None):
         parser.print_help()
@@ -44,9 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-format", choices=["auto", "human", "json"],
                    help="log lines on stderr (default: [log] format; auto = human on a "
                         "terminal, JSON otherwise)")
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False)  # accepted after any command too
     common.add_argument("--config", dest="config_sub", default=argparse.SUPPRESS,
                         help="config file (default: $WATCHER_CONFIG or ./watcher.toml)")
+    common.add_argument("--log-level", dest="log_level_sub", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    common.add_argument("--log-format", dest="log_format_sub", default=argparse.SUPPRESS,
+                        choices=["auto", "human", "json"], help=argparse.SUPPRESS)
 
     def command(group, name: str, **kw):  # type: ignore[no-untyped-def]
         return group.add_parser(name, parents=[common], **kw)
@@ -88,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     frm = command(fsub, "remove")
     frm.add_argument("url")
     frm.set_defaults(func=cmd_feeds_remove)
+    fen = command(fsub, "enable", help="poll a disabled feed again (errors forgotten)")
+    fen.add_argument("url")
+    fen.set_defaults(func=cmd_feeds_enable)
     fimp = command(fsub, "import", help="add every feed of an OPML file")
     fimp.add_argument("opml")
     fimp.set_defaults(func=cmd_feeds_import)
@@ -266,6 +275,16 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
         print(f"not watched: {args.url}", file=sys.stderr)
         return 1
     print(f"removed {args.url}")
+    return 0
+
+
+def cmd_feeds_enable(args: argparse.Namespace) -> int:
+    from watcher.store import repo
+
+    if not repo.enable_feed(_engine(_settings(args)), args.url, datetime.now(UTC)):
+        print(f"not watched: {args.url}", file=sys.stderr)
+        return 1
+    print(f"enabled {args.url}: polled at the next tick")
     return 0
 
 

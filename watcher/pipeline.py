@@ -6,6 +6,7 @@ A stage's failure is recorded on the feed, entry or alert it concerns; it never 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -136,7 +137,10 @@ class Pipeline:
         assert self.rules is not None
         seeds = load_seeds(self.settings.baseline_dir)
         found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
-        stored = repo.replace_baseline(self.engine, self.rules.fingerprint, found, self.clock())
+        # Stored again when the rules or the seeds (texts, dates, outlets) change.
+        fingerprint = hashlib.sha256(repr((self.rules.fingerprint, [
+            (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
+        stored = repo.replace_baseline(self.engine, fingerprint, found, self.clock())
         for seed_id, text in repo.seed_ids_without_signature(self.engine):
             repo.set_article_signature(self.engine, seed_id, signature(text or ""))
         if stored:

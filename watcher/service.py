@@ -64,5 +64,7 @@ def build(settings: Settings, env: Mapping[str, str] | None = None,
     pipeline = Pipeline(settings, engine, delivery, owner=owner, on_rule_errors=tell_operators)
     from watcher.schedule import tick_seconds_for
 
-    health = Health(engine, max_cycle_age=max(120.0, 5 * tick_seconds_for(settings)))
+    # A first poll of many feeds can take minutes: unhealthy means no cycle finished for
+    # ten minutes (or ten ticks), or the database does not answer.
+    health = Health(engine, max_cycle_age=max(600.0, 10 * tick_seconds_for(settings)))
     return Service(settings, engine, notifier, delivery, pipeline, Metrics(), health)

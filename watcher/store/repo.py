@@ -73,6 +73,18 @@ def add_feed(engine: Engine, url: str, origin: str, interval: int,
         return True
 
 
+def enable_feed(engine: Engine, url: str, now: datetime) -> bool:
+    """Poll a disabled (or failing) feed again, its error count forgotten."""
+    with Session(engine) as s:
+        row = s.exec(select(Feed).where(Feed.url == url)).first()
+        if row is None:
+            return False
+        row.disabled_reason, row.consecutive_errors, row.next_check_at = None, 0, now
+        s.add(row)
+        s.commit()
+        return True
+
+
 def remove_feed(engine: Engine, url: str) -> bool:
     with Session(engine) as s:
         row = s.exec(select(Feed).where(Feed.url == url)).first()
