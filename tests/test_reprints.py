@@ -85,9 +85,32 @@ def test_an_article_committed_after_a_later_id_is_still_indexed(tmp_path):
                                 "feed", PUBLISHED)  # its signature is not visible yet
     repo.save_article(engine, Article("https://a.test/b", "B", other, PUBLISHED), "feed",
                       PUBLISHED, signature=signature(other))
-    worker = Reprints(engine)
+    worker = Reprints(engine, clock=lambda: PUBLISHED)
     worker.refresh()  # sees B only
     repo.set_article_signature(engine, a_id, signature(WIRE))  # A's commit lands late
     reprint = WIRE.replace("on Friday", "on Friday afternoon")
     _, found = worker.find(Article("https://a.test/c", "C", reprint, PUBLISHED))
     assert found is not None and found.article_id == a_id
+
+
+def test_the_index_keeps_seeds_and_recent_articles_and_evicts_older_ones(tmp_path):
+    from datetime import timedelta
+
+    from watcher.dedup import signature
+    from watcher.reprints import Reprints
+    from watcher.store.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(engine)
+    now = [PUBLISHED]
+    a_id, _ = repo.save_article(engine, Article("https://a.test/a", "A", WIRE, PUBLISHED),
+                                "feed", PUBLISHED, signature=signature(WIRE))
+    worker = Reprints(engine, window=timedelta(days=14), clock=lambda: now[0])
+    reprint = Article("https://a.test/r", "R", WIRE.replace("Friday", "Friday night"),
+                      PUBLISHED)
+    assert worker.find(reprint)[1].article_id == a_id
+    now[0] = PUBLISHED + timedelta(days=15)  # no longer a reprint (the rules still judge it)
+    assert worker.find(reprint)[1] is None
+    assert a_id not in worker.index  # its memory is freed
+    fresh = Reprints(engine, window=timedelta(days=14), clock=lambda: now[0])
+    assert fresh.find(reprint)[1] is None  # and a new worker does not load it

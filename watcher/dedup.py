@@ -127,8 +127,8 @@ class NearDuplicateIndex:
             raise ValueError(f"signatures have {NUM_HASHES} values")
         self.threshold = threshold
         self.bands, self.rows = _lsh_params(threshold, num_hashes)
-        self._sigs: dict[Hashable, Signature] = {}
-        self._buckets: list[dict[tuple[int, ...], set[Hashable]]] = [
+        self._sigs: dict[Hashable, Sequence[int]] = {}
+        self._buckets: list[dict[int, set[Hashable]]] = [
             defaultdict(set) for _ in range(self.bands)]
 
     def __len__(self) -> int:
@@ -137,9 +137,11 @@ class NearDuplicateIndex:
     def __contains__(self, doc_id: Hashable) -> bool:
         return doc_id in self._sigs
 
-    def _keys(self, sig: Sequence[int]) -> Iterable[tuple[int, tuple[int, ...]]]:
+    def _keys(self, sig: Sequence[int]) -> Iterable[tuple[int, int]]:
+        # A band's key is the hash of its values: a collision only adds a candidate, which
+        # is then scored exactly; an int is much smaller than a tuple kept per document.
         for b in range(self.bands):
-            yield b, tuple(sig[b * self.rows:(b + 1) * self.rows])
+            yield b, hash(tuple(sig[b * self.rows:(b + 1) * self.rows]))
 
     def add(self, doc_id: Hashable, text: str) -> Signature:
         """Index ``text`` under ``doc_id``; returns its signature (store it to rebuild later)."""
@@ -155,7 +157,7 @@ class NearDuplicateIndex:
             raise ValueError(f"a signature has {NUM_HASHES} values, got {len(sig)}")
         if doc_id in self._sigs:
             self.remove(doc_id)
-        self._sigs[doc_id] = list(sig)
+        self._sigs[doc_id] = array("Q", sig)  # 8 bytes a value, not a Python int each
         if not any(sig):
             return  # a text without words is nobody's duplicate
         for b, key in self._keys(sig):

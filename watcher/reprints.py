@@ -11,8 +11,9 @@ articles' rows), so articles stored by other workers are seen too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -23,6 +24,7 @@ from watcher.types import Article, Decision, Finding, Known
 THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
 MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
 LOOKBACK = 500  # ids: more than the articles all workers can have in flight at once
+WINDOW = timedelta(days=14)  # how far back a reprint is looked for
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,19 @@ class Reprint:
 
 
 class Reprints:
-    def __init__(self, engine: Engine, threshold: float = THRESHOLD):
+    """The near-duplicate index: seeds, and articles stored within ``window`` (reprints of a
+    story come within days; older signatures are evicted so memory stays bounded)."""
+
+    def __init__(self, engine: Engine, threshold: float = THRESHOLD,
+                 window: timedelta = WINDOW, clock: Callable[[], datetime] | None = None):
         self.engine = engine
         self.index = NearDuplicateIndex(threshold=threshold)
+        self.window = window
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.origins: dict[int, str] = {}
+        self.stored_at: dict[int, datetime] = {}  # feed articles only: seeds never expire
         self._last_id = 0
+        self._next_eviction: datetime | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> None:
@@ -49,11 +59,26 @@ class Reprints:
         with self._lock:
             gaps = [i for i in range(max(1, self._last_id - LOOKBACK), self._last_id)
                     if i not in self.origins]  # not committed yet, or without a signature
-            missing = repo.signed_article_ids(self.engine, after=self._last_id, among=gaps)
-            for article_id, origin, sig in repo.signatures_of(self.engine, missing):
+            now = self.clock()
+            since = now - self.window
+            missing = repo.signed_article_ids(self.engine, after=self._last_id, among=gaps,
+                                              since=since)
+            for article_id, origin, sig, stored in repo.signatures_of(self.engine, missing):
                 self.index.add_signature(article_id, sig)
                 self.origins[article_id] = origin
+                if origin != "seed":
+                    self.stored_at[article_id] = repo.utc(stored) or now
                 self._last_id = max(self._last_id, article_id)
+            if self._next_eviction is None or now >= self._next_eviction:
+                self._evict(since)
+                self._next_eviction = now + timedelta(minutes=10)
+
+    def _evict(self, older_than: datetime) -> None:
+        for article_id in [i for i, t in self.stored_at.items() if t < older_than]:
+            self.index.remove(article_id)
+            del self.stored_at[article_id]
+            # its id stays in ``origins`` (as "expired") so the gap look-back skips it
+            self.origins[article_id] = "expired"
 
     def find(self, article: Article) -> tuple[Signature | None, Reprint | None]:
         """The article's signature (None when too short) and the best earlier match."""

@@ -513,23 +513,27 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
     return max(0.0, float(taken) - pace - t)
 
 
-def signed_article_ids(engine: Engine, after: int, among: Sequence[int] = ()) -> list[int]:
-    """Ids (only: cheap) of articles with a signature: above ``after``, or in ``among``."""
+def signed_article_ids(engine: Engine, after: int, among: Sequence[int] = (),
+                       since: datetime | None = None) -> list[int]:
+    """Ids (only: cheap) of articles with a signature: above ``after``, or in ``among``;
+    seeds, and articles stored ``since`` (when given)."""
     with Session(engine) as s:
         which = ArticleRow.id > after
         if among:
             which = or_(which, ArticleRow.id.in_(list(among)))  # type: ignore[union-attr]
-        return list(s.exec(select(ArticleRow.id).where(
-            which, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
-            .order_by(ArticleRow.id)))
+        q = select(ArticleRow.id).where(which, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
+        if since is not None:
+            q = q.where(or_(ArticleRow.origin == "seed", ArticleRow.fetched_at >= since))
+        return list(s.exec(q.order_by(ArticleRow.id)))
 
 
-def signatures_of(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, Any]]:
-    """(id, origin, signature) of the given articles."""
+def signatures_of(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, Any, Any]]:
+    """(id, origin, signature, stored at) of the given articles."""
     if not ids:
         return []
     with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature)
+        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature,
+                                  ArticleRow.fetched_at)
                            .where(ArticleRow.id.in_(list(ids)))  # type: ignore[union-attr]
                            .order_by(ArticleRow.id)))
 
