@@ -70,3 +70,22 @@ def test_a_seed_added_to_the_manifest_is_loaded_at_the_next_start(tmp_path):
         fh.write("  - file: 005_new.txt\n    published: 2019-02-11\n    outlet: Test\n"
                  "    note: added by an operator\n")
     assert known_count() == before + 1
+
+
+def test_a_running_service_picks_up_a_new_seed_at_the_next_reload(tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(ROOT / "seeds", seeds)
+    service = build(load_settings(write_config(tmp_path, feeds=[], baseline=seeds)), env={})
+    try:
+        service.pipeline.start()
+        before = len(repo.known_findings(service.engine))
+        assert service.pipeline.reload_rules() == [] and not service.pipeline.load_baseline()
+        (seeds / "005_new.txt").write_text(
+            "Secretary of State Mike Pompeo will travel to Reykjavik, Iceland, on February 15, "
+            "the State Department said on Monday.\n")
+        with open(seeds / "manifest.yaml", "a") as fh:
+            fh.write("  - file: 005_new.txt\n    published: 2019-02-11\n    outlet: Test\n")
+        service.pipeline.reload_rules()  # what the service's 5-second job and SIGHUP run
+        assert len(repo.known_findings(service.engine)) == before + 1
+    finally:
+        service.close()

@@ -129,17 +129,19 @@ class Pipeline:
             self.on_rule_errors(errors)
         if changed:
             log.info("rules loaded: %s", ", ".join(sorted(ruleset.rules)) or "none")
-            self.load_baseline()
+        self.load_baseline()  # also when only the seeds changed
         return errors
 
     def load_baseline(self) -> bool:
-        """Store what the rules find in the seeds as known facts (again if the rules changed)."""
+        """Store what the rules find in the seeds as known facts, again whenever the rules or
+        the seeds (texts, dates, outlets) changed."""
         assert self.rules is not None
         seeds = load_seeds(self.settings.baseline_dir)
-        found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
-        # Stored again when the rules or the seeds (texts, dates, outlets) change.
         fingerprint = hashlib.sha256(repr((self.rules.fingerprint, [
             (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
+        if repo.baseline_fingerprint(self.engine) == fingerprint:
+            return False
+        found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
         stored = repo.replace_baseline(self.engine, fingerprint, found, self.clock())
         for seed_id, text in repo.seed_ids_without_signature(self.engine):
             repo.set_article_signature(self.engine, seed_id, signature(text or ""))

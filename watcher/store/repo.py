@@ -313,6 +313,12 @@ def record_findings(engine: Engine, article_id: int,
     return alert_ids
 
 
+def baseline_fingerprint(engine: Engine) -> str | None:
+    with Session(engine) as s:
+        row = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
+        return row.value if row else None
+
+
 def replace_baseline(engine: Engine, fingerprint: str,
                      seeds: Sequence[tuple[Article, Sequence[Finding]]], now: datetime) -> bool:
     """Store the seeds and what the rules find in them, if the rules changed since last time."""
