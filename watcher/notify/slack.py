@@ -197,41 +197,32 @@ class SlackNotifier:
         channel_id, error = self._resolve(channel)
         if error:
             return error
+        params = {"oldest": f"{oldest:.6f}"} if oldest is not None else {}
+        result = self._search(self.client.conversations_history, alert, channel_id, **params)
+        if result is not None or not alert.thread_ts:
+            return result
+        return self._search(self.client.conversations_replies, alert, channel_id,
+                            missing="thread_not_found", ts=alert.thread_ts)
+
+    def _search(self, method: Any, alert: Any, channel_id: str, missing: str = "",
+                **params: Any) -> SendResult | None:
+        """Page through ``method`` (history or a thread's replies) for the alert's message:
+        "sent" when found, None when not there, an error result when the search failed."""
         cursor = None
         for _ in range(self.history_pages):
             kwargs: dict[str, Any] = {"channel": channel_id, "limit": self.page_size,
-                                      "include_all_metadata": True}
-            if oldest is not None:
-                kwargs["oldest"] = f"{oldest:.6f}"
+                                      "include_all_metadata": True, **params}
             if cursor:
                 kwargs["cursor"] = cursor
-            response, error = self._call(self.client.conversations_history, **kwargs)
+            response, error = self._call(method, **kwargs)
             if error:
-                return error
+                return None if missing and error.code == missing else error
             found = _find(response.get("messages") or [], alert.id)
             if found:
                 return sent(ts=found, channel=channel_id)
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break
-        if alert.thread_ts:
-            cursor = None
-            for _ in range(self.history_pages):
-                kwargs = {"channel": channel_id, "ts": alert.thread_ts, "limit": self.page_size,
-                          "include_all_metadata": True}
-                if cursor:
-                    kwargs["cursor"] = cursor
-                response, error = self._call(self.client.conversations_replies, **kwargs)
-                if error:
-                    if error.code == "thread_not_found":
-                        return None
-                    return error
-                found = _find(response.get("messages") or [], alert.id)
-                if found:
-                    return sent(ts=found, channel=channel_id)
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
         return None
 
     def _resolve(self, channel: str) -> tuple[str, None] | tuple[None, SendResult]:
