@@ -18,7 +18,7 @@ from tests.slack_standin import SlackStandIn
 from watcher.deliver import Delivery
 from watcher.notify.slack import SlackNotifier, make_slack_client
 from watcher.settings import SlackSettings
-from watcher.store import repo
+from watcher.store import outbox, repo
 from watcher.store.db import make_engine, migrate
 from watcher.types import Article, Change, Decision, Finding, Known
 
@@ -83,7 +83,7 @@ def test_outage_queues_alerts_until_it_ends_and_order_is_kept(engine):
             d.deliver()
             clock.advance(700)
         assert slack.messages == []
-        counts = repo.alert_counts(engine)  # the first one may have been posted: "sending"
+        counts = outbox.alert_counts(engine)  # the first one may have been posted: "sending"
         assert counts.get("pending", 0) + counts.get("sending", 0) == 4
         slack.set_down(False)
         d.deliver()
@@ -100,7 +100,7 @@ def test_rate_limit_honours_retry_after_and_server_errors_back_off(engine):
         slack.fail_next(1, "ratelimited", status=429, retry_after=30)
         d.deliver()
         assert slack.messages == []
-        [row] = [r for r in repo.list_alerts(engine) if r.id == ids[0]]
+        [row] = [r for r in outbox.list_alerts(engine) if r.id == ids[0]]
         assert repo.utc(row.next_attempt_at) == T0 + timedelta(seconds=30)
         clock.advance(10)
         d.deliver()
@@ -126,7 +126,7 @@ def test_a_lost_answer_is_checked_in_history_before_sending_again(engine):
         d.deliver()
         d.deliver()
         assert ids_posted(slack) == ids  # the first one was found in history, not re-posted
-        assert {r.state for r in repo.list_alerts(engine)} == {"sent"}
+        assert {r.state for r in outbox.list_alerts(engine)} == {"sent"}
 
 
 def test_permanent_error_is_recorded_and_retry_resends(engine):
@@ -136,13 +136,13 @@ def test_permanent_error_is_recorded_and_retry_resends(engine):
         slack.missing_channels.add("nowhere")
         d = delivery(engine, slack, clock)
         d.deliver()
-        [row] = repo.list_alerts(engine, ["failed"])
+        [row] = outbox.list_alerts(engine, ["failed"])
         assert row.id == alert_id and row.error.startswith("channel_not_found")
         clock.advance(3600)
         d.deliver()
         assert slack.messages == []  # failed for good: not retried by itself
         slack.missing_channels.clear()
-        assert repo.retry_alert(engine, alert_id, clock())
+        assert outbox.retry_alert(engine, alert_id, clock())
         d.deliver()
         assert ids_posted(slack) == [alert_id]
 
@@ -164,7 +164,7 @@ def test_update_is_a_thread_reply_and_a_new_outlet_edits_the_source_count(engine
         assert reply["thread_ts"] == first["ts"]
         assert reply["metadata"]["event_payload"]["alert_id"] == update_id
         assert len(slack.updates) == 1 and slack.updates[0]["ts"] == first["ts"]
-        states = {r.id: r.state for r in repo.list_alerts(engine)}
+        states = {r.id: r.state for r in outbox.list_alerts(engine)}
         assert states == {parent: "sent", update_id: "sent", sources_id: "sent"}
 
 
@@ -197,7 +197,7 @@ def test_a_flood_of_alerts_for_one_rule_becomes_one_digest(engine):
         for n in range(8):
             assert f"https://news.test/pompeo-trip/{n}" in str(digest["blocks"])
         assert ids_posted(slack)[1] == other
-        states = {r.id: r.state for r in repo.list_alerts(engine, limit=100)}
+        states = {r.id: r.state for r in outbox.list_alerts(engine, limit=100)}
         assert all(states[i] == "folded" for i in ids)
 
 

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from watcher.store import repo
+from watcher.store import outbox, repo
 from watcher.store.db import current_revision, make_engine, migrate
 from watcher.store.models import AlertRow, ArticleRow, FindingRow
 from watcher.types import Article, Decision, Finding
@@ -90,12 +90,12 @@ def test_article_text_is_stored_and_loaded(engine):
 def test_channel_pacing_slots_are_shared_by_concurrent_workers(engine):
     from concurrent.futures import ThreadPoolExecutor
 
-    waits = [repo.reserve_post_slot(engine, "#a", 1.0, NOW) for _ in range(3)]
+    waits = [outbox.reserve_post_slot(engine, "#a", 1.0, NOW) for _ in range(3)]
     assert waits == [0.0, 1.0, 2.0]
-    assert repo.reserve_post_slot(engine, "#b", 1.0, NOW) == 0.0  # channels are independent
+    assert outbox.reserve_post_slot(engine, "#b", 1.0, NOW) == 0.0  # channels are independent
     later = NOW + timedelta(seconds=10)
     with ThreadPoolExecutor(4) as pool:  # four workers asking at the same moment
-        concurrent = sorted(pool.map(lambda _: repo.reserve_post_slot(engine, "#c", 1.5, later),
+        concurrent = sorted(pool.map(lambda _: outbox.reserve_post_slot(engine, "#c", 1.5, later),
                                      range(4)))
     assert concurrent == [0.0, 1.5, 3.0, 4.5]
 

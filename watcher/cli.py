@@ -357,7 +357,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from watcher.rules.loader import load_ruleset
-    from watcher.store import repo
+    from watcher.store import outbox, repo
 
     settings = _settings(args)
     engine = _engine(settings)
@@ -374,10 +374,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  failing  {f.url}: {f.last_status}: {f.last_error}")
     for f in disabled[:10]:
         print(f"  disabled {f.url}: {f.disabled_reason}")
-    counts = repo.alert_counts(engine)
+    counts = outbox.alert_counts(engine)
     print("alerts     " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
                                     ("pending", "sending", "sent", "failed", "folded")))
-    for r in repo.list_alerts(engine, ["failed"], 10):
+    for r in outbox.list_alerts(engine, ["failed"], 10):
         print(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}")
     ruleset, errors = load_ruleset(settings.rules_dir)
     print(f"rules      {len(ruleset.rules)} loaded from {settings.rules_dir}: "
@@ -390,11 +390,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 # --- alerts ----------------------------------------------------------------------------------
 
 def cmd_alerts_list(args: argparse.Namespace) -> int:
-    from watcher.store import repo
+    from watcher.store import outbox
 
     engine = _engine(_settings(args))
     states = [args.state] if args.state else None
-    rows = repo.list_alerts(engine, states, args.limit)
+    rows = outbox.list_alerts(engine, states, args.limit)
     if not rows:
         print("no alerts")
     for r in rows:
@@ -406,10 +406,10 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_retry(args: argparse.Namespace) -> int:
-    from watcher.store import repo
+    from watcher.store import outbox
 
     engine = _engine(_settings(args))
-    if not repo.retry_alert(engine, args.id, datetime.now(UTC)):
+    if not outbox.retry_alert(engine, args.id, datetime.now(UTC)):
         print(f"alert {args.id} is not a failed alert", file=sys.stderr)
         return 1
     print(f"alert {args.id} queued again; the running service (or `watcher run --once`) sends it")

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from watcher.notify.base import Notifier, SendResult
 from watcher.settings import SlackSettings
-from watcher.store import repo
+from watcher.store import outbox, repo
 from watcher.store.models import AlertRow
 from watcher.types import Alert, Article, Decision, Finding
 
@@ -58,7 +58,7 @@ def to_alert(row: AlertRow, sources: int = 1, thread_ts: str | None = None,
         rule_id=row.rule_id, channel=row.channel, summary=p.get("summary", row.rule_id),
         article_url=p.get("article_url", ""), article_title=p.get("article_title", ""),
         evidence=p.get("evidence", ""), matched=tuple(p.get("matched", ())),
-        changes=repo.change_list(p.get("changes")), outlet=p.get("outlet"),
+        changes=outbox.change_list(p.get("changes")), outlet=p.get("outlet"),
         published=datetime.fromisoformat(published) if published else None,
         severity=p.get("severity", "info"), sources=sources, thread_ts=thread_ts, items=items,
     )
@@ -87,14 +87,14 @@ class Delivery:
     def deliver(self, report: Any = None, max_wait: float = 30.0) -> None:
         """Send every due alert once. Stops early for a channel that asks us to wait."""
         now = self.clock()
-        rows = repo.claim_alerts(self.engine, now, self.owner, self.lease)
+        rows = outbox.claim_alerts(self.engine, now, self.owner, self.lease)
         rows = self._fold_floods(rows, now)
         blocked: set[str] = set()  # channels that answered "retry": keep their order
         for row in rows:
             due = row.next_attempt_at is None or repo.utc(row.next_attempt_at) <= now
             if row.channel in blocked or not due:
                 blocked.add(row.channel)
-                repo.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
+                outbox.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
                 continue
             result = self._deliver_one(row)
             if result is None:
@@ -107,7 +107,7 @@ class Delivery:
                 elif result.outcome == "failed":
                     report.alerts_failed += 1
         if report is not None:
-            counts = repo.alert_counts(self.engine)
+            counts = outbox.alert_counts(self.engine)
             report.alerts_pending = counts.get("pending", 0) + counts.get("sending", 0)
 
     def _fold_floods(self, rows: list[AlertRow], now: datetime) -> list[AlertRow]:
@@ -124,10 +124,10 @@ class Delivery:
         for (rule_id, channel), group in fresh.items():
             if len(group) < 2:
                 continue
-            recent = repo.count_sent_since(self.engine, rule_id, now - timedelta(seconds=window))
+            recent = outbox.count_sent_since(self.engine, rule_id, now - timedelta(seconds=window))
             if recent + len(group) <= limit:
                 continue
-            digest = repo.fold_into_digest(self.engine, [r.id for r in group if r.id],
+            digest = outbox.fold_into_digest(self.engine, [r.id for r in group if r.id],
                                            rule_id, channel, self.owner, now)
             log.info("flood control: %d alerts of %s sent as digest #%s", len(group), rule_id,
                      digest.id)
@@ -144,7 +144,7 @@ class Delivery:
                 for i in (row.payload or {}).get("items", []))))
         thread = None
         if row.kind in ("update", "sources") and row.development_id:
-            thread = repo.development_message(self.engine, row.development_id)
+            thread = outbox.development_message(self.engine, row.development_id)
         if row.kind == "sources":
             return self._update_sources(row, thread)
         sources = len(repo.outlets_of_development(self.engine, row.development_id or 0)) or 1
@@ -167,7 +167,7 @@ class Delivery:
             if found is not None:
                 log.warning("alert %s: cannot check whether it was already posted (%s); "
                             "sending it", row.id, found.reason)
-        repo.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
+        outbox.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
                        thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
@@ -177,16 +177,16 @@ class Delivery:
     def _update_sources(self, row: AlertRow, thread: tuple[str, str] | None) -> SendResult:
         assert row.id is not None
         if thread is None and self.notifier.supports_threads \
-                and repo.development_waiting(self.engine, row.development_id or 0):
+                and outbox.development_waiting(self.engine, row.development_id or 0):
             result = SendResult("retry", retry_after=5.0, reason="the first message is not "
                                 "posted yet", code="waiting")
             self._record(row, result)
             return result
         if thread is None or not self.notifier.supports_threads:
-            repo.set_alert(self.engine, row.id, state="folded", lease_owner=None,
+            outbox.set_alert(self.engine, row.id, state="folded", lease_owner=None,
                            error="no message to update", lease_until=None)
             return SendResult("sent")
-        parent = repo.development_parent(self.engine, row.development_id or 0)
+        parent = outbox.development_parent(self.engine, row.development_id or 0)
         sources = len(repo.outlets_of_development(self.engine, row.development_id or 0))
         alert = to_alert(parent or row, sources=max(sources, 1))
         self._pace(row.channel)
@@ -203,19 +203,19 @@ class Delivery:
         now = self.clock()
         ambiguous = ambiguous or result.code in AMBIGUOUS
         if result.outcome == "sent":
-            repo.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
+            outbox.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
                            channel_id=result.channel, error=None, lease_owner=None,
                            lease_until=None)
         elif result.outcome == "retry":
             delay = result.retry_after or min(MAX_BACKOFF, 2.0 ** min(row.attempts + 1, 10))
-            repo.set_alert(self.engine, row.id, error=result.reason,
+            outbox.set_alert(self.engine, row.id, error=result.reason,
                            state="sending" if ambiguous else "pending",
                            next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
                            lease_until=None)
             log.warning("alert %s: not delivered, next try in %.0fs (%s)", row.id, delay,
                         result.reason)
         else:
-            repo.set_alert(self.engine, row.id, state="failed", error=result.reason,
+            outbox.set_alert(self.engine, row.id, state="failed", error=result.reason,
                            lease_owner=None, lease_until=None)
             log.error("alert %s failed for good: %s (fix it, then `watcher alerts retry %s`)",
                       row.id, result.reason, row.id)
@@ -225,7 +225,7 @@ class Delivery:
         pace holds across every worker sharing it."""
         if self.settings.pace <= 0:
             return
-        wait = repo.reserve_post_slot(self.engine, channel, self.settings.pace,
+        wait = outbox.reserve_post_slot(self.engine, channel, self.settings.pace,
                                       datetime.now(UTC))
         if wait > 0:
             self.sleep(wait)
