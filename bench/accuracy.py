@@ -127,8 +127,9 @@ def load_cases(path: Path) -> list[Case]:
             raise ValueError(f"{path}: case {raw.get('id')!r}: expect must be alert or quiet")
         paragraphs = [line.strip() for line in str(raw.get("body") or "").splitlines()
                       if line.strip()]
-        cases.append(Case(id=str(raw["id"]), expect=raw["expect"], title=str(raw.get("title") or ""),
-                          paragraphs=paragraphs, published=_datetime(raw.get("published")),
+        cases.append(Case(id=str(raw["id"]), expect=raw["expect"],
+                          title=str(raw.get("title") or ""), paragraphs=paragraphs,
+                          published=_datetime(raw.get("published")),
                           outlet=str(raw.get("outlet") or "Test Outlet"), group=raw.get("group")))
     return cases
 
@@ -181,7 +182,7 @@ def run(corpus: Path, *, verbose: bool = False) -> Result:
         try:
             service.pipeline.start()
             last_poll = 0.0
-            for c, url in zip(cases, urls):
+            for c, url in zip(cases, urls, strict=True):
                 feed.add({"title": c.title, "link": url, "published": c.published,
                           "summary": c.paragraphs[0][:200] if c.paragraphs else ""})
                 for _attempt in range(20):  # the feed is due FEED_INTERVAL s after its last poll
@@ -205,7 +206,7 @@ def run(corpus: Path, *, verbose: bool = False) -> Result:
             service.close()
         messages = [_message_text(m) for m in slack.messages]
         outcomes = []
-        for c, url in zip(cases, urls):
+        for c, url in zip(cases, urls, strict=True):
             naming = [m for m in slack.messages if url in _message_text(m)]
             outcomes.append(Outcome(c, url, bool(naming),
                                     [(m.get("text") or "").strip().split("\n", 1)[0][:160]

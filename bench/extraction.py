@@ -120,7 +120,7 @@ def main() -> int:
         sec = statistics.median(totals[name]) / len(keys)
         print(f"{name:<28}{p:>10.3f}{r:>8.3f}{f1:>7.3f}{sec * 1000:>9.1f}{1 / sec:>9.1f}")
     ratios = [o / p for o, p in zip(totals["watcher extract_article"],
-                                    totals["plain trafilatura.extract"])]
+                                    totals["plain trafilatura.extract"], strict=True)]
     print(f"time ratio watcher/plain: {statistics.median(ratios):.2f} "
           f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)}; target <= 1.2)")
     inproc.close()
