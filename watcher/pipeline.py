@@ -107,6 +107,8 @@ class Pipeline:
         self.on_rule_errors = on_rule_errors
         self.reprints = Reprints(engine)
         self.stopping = threading.Event()  # set on SIGTERM: take no new work
+        # One pool of fetch threads for the pipeline's life, not new threads per batch.
+        self._threads = ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="fetch")
         self._lock = threading.Lock()
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ class Pipeline:
         return stored
 
     def close(self) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
         self.extractor.close()
         self.fetcher.close()
 
@@ -182,8 +185,7 @@ class Pipeline:
                                    FEED_BATCH)
         if not due:
             return 0
-        with ThreadPoolExecutor(max_workers=min(POLL_THREADS, len(due))) as pool:
-            outcomes = list(pool.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
+        outcomes = list(self._threads.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
         for (feed_id, _), out in zip(due, outcomes, strict=True):
             entries = out.parsed.entries if out.parsed is not None else ()
             new = repo.save_feed_state(self.engine, feed_id, out.state, now, entries)
@@ -203,8 +205,7 @@ class Pipeline:
             if not batch:
                 return
             claimed = time.monotonic()
-            with ThreadPoolExecutor(max_workers=POLL_THREADS) as pool:
-                pages = list(pool.map(lambda e: self._fetch_page(e[1]), batch))
+            pages = list(self._threads.map(lambda e: self._fetch_page(e[1]), batch))
             for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
                 if self.stopping.is_set():
                     break  # its lease is released on shutdown
