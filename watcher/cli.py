@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -224,9 +225,7 @@ def _fetch_article(settings: Settings, url: str, published: datetime):  # type: 
     if article is None:
         print(f"{url}: no article text could be extracted", file=sys.stderr)
         return None
-    return article if article.published else article.__class__(
-        url=article.url, title=article.title, text=article.text, published=published,
-        outlet=article.outlet)
+    return article if article.published else replace(article, published=published)
 
 
 # --- feeds -----------------------------------------------------------------------------------

@@ -97,8 +97,6 @@ class Delivery:
                 outbox.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
                 continue
             result = self._deliver_one(row)
-            if result is None:
-                continue
             if result.outcome == "retry":
                 blocked.add(row.channel)
             if report is not None:
@@ -128,14 +126,14 @@ class Delivery:
             if recent + len(group) <= limit:
                 continue
             digest = outbox.fold_into_digest(self.engine, [r.id for r in group if r.id],
-                                           rule_id, channel, self.owner, now)
+                                             rule_id, channel, self.owner, now)
             log.info("flood control: %d alerts of %s sent as digest #%s", len(group), rule_id,
                      digest.id)
             folded.update(r.id for r in group if r.id)
             rows.append(digest)
         return sorted((r for r in rows if r.id not in folded), key=_position)
 
-    def _deliver_one(self, row: AlertRow) -> SendResult | None:
+    def _deliver_one(self, row: AlertRow) -> SendResult:
         assert row.id is not None
         if row.kind == "digest":
             return self._send(row, to_alert(row, items=tuple(
@@ -168,7 +166,7 @@ class Delivery:
                 log.warning("alert %s: cannot check whether it was already posted (%s); "
                             "sending it", row.id, found.reason)
         outbox.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
-                       thread_ts=alert.thread_ts)
+                         thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
         self._record(row, result)
@@ -184,7 +182,7 @@ class Delivery:
             return result
         if thread is None or not self.notifier.supports_threads:
             outbox.set_alert(self.engine, row.id, state="folded", lease_owner=None,
-                           error="no message to update", lease_until=None)
+                             error="no message to update", lease_until=None)
             return SendResult("sent")
         parent = outbox.development_parent(self.engine, row.development_id or 0)
         sources = len(repo.outlets_of_development(self.engine, row.development_id or 0))
@@ -204,19 +202,19 @@ class Delivery:
         ambiguous = ambiguous or result.code in AMBIGUOUS
         if result.outcome == "sent":
             outbox.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
-                           channel_id=result.channel, error=None, lease_owner=None,
-                           lease_until=None)
+                             channel_id=result.channel, error=None, lease_owner=None,
+                             lease_until=None)
         elif result.outcome == "retry":
             delay = result.retry_after or min(MAX_BACKOFF, 2.0 ** min(row.attempts + 1, 10))
             outbox.set_alert(self.engine, row.id, error=result.reason,
-                           state="sending" if ambiguous else "pending",
-                           next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
-                           lease_until=None)
+                             state="sending" if ambiguous else "pending",
+                             next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
+                             lease_until=None)
             log.warning("alert %s: not delivered, next try in %.0fs (%s)", row.id, delay,
                         result.reason)
         else:
             outbox.set_alert(self.engine, row.id, state="failed", error=result.reason,
-                           lease_owner=None, lease_until=None)
+                             lease_owner=None, lease_until=None)
             log.error("alert %s failed for good: %s (fix it, then `watcher alerts retry %s`)",
                       row.id, result.reason, row.id)
 
@@ -226,6 +224,6 @@ class Delivery:
         if self.settings.pace <= 0:
             return
         wait = outbox.reserve_post_slot(self.engine, channel, self.settings.pace,
-                                      datetime.now(UTC))
+                                        datetime.now(UTC))
         if wait > 0:
             self.sleep(wait)

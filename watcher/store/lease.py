@@ -44,15 +44,6 @@ def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_secon
         return rows
 
 
-def release(engine: Engine, model: type[T], ids: Sequence[int], owner: str) -> None:
-    m: Any = model
-    with Session(engine) as s:
-        for r in s.exec(select(model).where(m.id.in_(list(ids)), m.lease_owner == owner)):
-            r.lease_owner, r.lease_until = None, None  # type: ignore[attr-defined]
-            s.add(r)
-        s.commit()
-
-
 def renew(engine: Engine, model: type[T], ids: Sequence[int], owner: str,
           until: datetime) -> None:
     """Extend ``owner``'s leases on rows it is still working on."""

@@ -190,11 +190,6 @@ def finish_entry(engine: Engine, entry_id: int, state: str, status: str | None,
         s.commit()
 
 
-def article_id_by_url(engine: Engine, url: str) -> int | None:
-    with Session(engine) as s:
-        return s.exec(select(ArticleRow.id).where(ArticleRow.url == url)).first()
-
-
 def save_article(engine: Engine, article: Article, origin: str, now: datetime,
                  signature: Any = None, duplicate_of: int | None = None) -> tuple[int, bool]:
     """Insert an article (or find the one with its URL). Returns (id, inserted)."""
