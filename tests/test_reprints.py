@@ -71,26 +71,35 @@ def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
             service.close()
 
 
-def test_an_article_committed_after_a_later_id_is_still_indexed(tmp_path):
+def test_an_article_committed_after_a_later_id_is_still_indexed(pg_url):
     """Ids are handed out at insert but seen at commit: a running worker's index must still
-    pick up a lower id that becomes visible after a higher one."""
+    pick up a lower id that becomes visible after a higher one (two workers' transactions on
+    PostgreSQL, the first committing last)."""
     from watcher.dedup import signature
     from watcher.reprints import Reprints
     from watcher.store.db import make_engine, migrate
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    engine = make_engine(pg_url)
     migrate(engine)
     other = WIRE.replace("Canberra", "Ottawa").replace("Wellington", "Mexico City")
-    a_id, _ = repo.save_article(engine, Article("https://a.test/a", "A", WIRE, PUBLISHED),
-                                "feed", PUBLISHED)  # its signature is not visible yet
-    repo.save_article(engine, Article("https://a.test/b", "B", other, PUBLISHED), "feed",
-                      PUBLISHED, signature=signature(other))
     worker = Reprints(engine, clock=lambda: PUBLISHED)
-    worker.refresh()  # sees B only
-    repo.set_article_signature(engine, a_id, signature(WIRE))  # A's commit lands late
+    worker.refresh()
+    with engine.begin() as slow:  # worker 1: A gets the lower id, commits last
+        a_id, _ = repo.save_article(slow, Article("https://a.test/a", "A", WIRE, PUBLISHED),
+                                    "feed", PUBLISHED, signature=signature(WIRE))
+        b_id, _ = repo.save_article(engine, Article("https://a.test/b", "B", other, PUBLISHED),
+                                    "feed", PUBLISHED, signature=signature(other))  # worker 2
+        assert a_id < b_id
+        worker.refresh()  # sees B only
+        assert b_id in worker.index and a_id not in worker.index
     reprint = WIRE.replace("on Friday", "on Friday afternoon")
     _, found = worker.find(Article("https://a.test/c", "C", reprint, PUBLISHED))
     assert found is not None and found.article_id == a_id
+    # An article without a signature (too short) is looked at once, not at every refresh.
+    short_id, _ = repo.save_article(engine, Article("https://a.test/s", "S", "short", PUBLISHED),
+                                    "feed", PUBLISHED)
+    worker.refresh()
+    assert short_id not in worker._tail.gaps() and short_id not in worker.index
 
 
 def test_the_index_keeps_seeds_and_recent_articles_and_evicts_older_ones(tmp_path):

@@ -175,3 +175,40 @@ def test_a_worker_renews_the_leases_of_entries_it_is_still_on(engine):
     expired = NOW + timedelta(seconds=61)
     taken = [i for i, _ in repo.claim_pending_entries(engine, expired, "other", 60)]
     assert taken == batch[:1]  # only the entry whose lease was not renewed
+
+
+def test_the_known_findings_cache_follows_the_database(engine):
+    """Each worker's cache of known findings: findings stored later (by anyone) are added,
+    one committed after a higher id still appears, and a replaced baseline is reloaded; at
+    every step it answers what reading every finding would."""
+    from watcher.store.known import KnownFindings
+
+    def stored(rule: str) -> list[tuple[int, str, str]]:
+        return [(k.id, k.key, k.origin) for k in repo.known_findings(engine, [rule])]
+
+    def cached(cache: KnownFindings, rule: str) -> list[tuple[int, str, str]]:
+        return [(k.id, k.key, k.origin) for k in cache.of_rules(engine, [rule])]
+
+    seed = Article("seed:1", "s", "x", NOW)
+    repo.replace_baseline(engine, "fp1", [(seed, None, [_finding("b1")])], NOW)
+    cache = KnownFindings()
+    assert cached(cache, "r") == stored("r") and len(stored("r")) == 1
+    art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
+    d = Decision("new", "x")
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as slow:  # the lower id commits after a higher one is seen
+            repo.record_findings(slow, art_id, [(_finding("late"), d, None)], NOW)
+            repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+            assert [k for _, k, _ in cached(cache, "r")] == ["b1", "k2"]
+    else:
+        repo.record_findings(engine, art_id, [(_finding("late"), d, None)], NOW)
+        repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+    assert cached(cache, "r") == stored("r")
+    assert [k for _, k, _ in cached(cache, "r")] == ["b1", "late", "k2"]
+    assert cache.of_rules(engine, ["other"]) == []
+    repo.replace_baseline(engine, "fp2", [(seed, None, [_finding("b2")])], NOW)
+    assert cached(cache, "r") == stored("r")
+    assert sorted(k for _, k, _ in cached(cache, "r")) == ["b2", "k2", "late"]
+    mine = cache.of_rules(engine, ["r"])
+    mine.append(mine[0])  # the caller's list is its own
+    assert len(cache.of_rules(engine, ["r"])) == 3

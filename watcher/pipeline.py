@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from watcher import decide as decide_stage
 from watcher import match as match_stage
@@ -34,6 +34,7 @@ from watcher.rules.loader import RuleSet, load_ruleset
 from watcher.settings import Settings
 from watcher.store import repo
 from watcher.store.db import migrate
+from watcher.store.known import KnownFindings
 from watcher.types import Article, Decision, Entry, Finding, Known
 
 log = logging.getLogger("watcher.pipeline")
@@ -106,6 +107,7 @@ class Pipeline:
         self.rule_errors: list[RuleError] = []
         self.on_rule_errors = on_rule_errors
         self.reprints = Reprints(engine)
+        self.known = KnownFindings()
         self.stopping = threading.Event()  # set on SIGTERM: take no new work
         # One pool of fetch threads for the pipeline's life, not new threads per batch.
         self._threads = ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="fetch")
@@ -143,13 +145,12 @@ class Pipeline:
             (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
         if repo.baseline_fingerprint(self.engine) == fingerprint:
             return False
-        found = [(a, match_stage.match_article(a, self.rules, baseline=True)) for a in seeds]
+        found = [(a, signature(a.text), match_stage.match_article(a, self.rules, baseline=True))
+                 for a in seeds]
         stored = repo.replace_baseline(self.engine, fingerprint, found, self.clock())
-        for seed_id, text in repo.seed_ids_without_signature(self.engine):
-            repo.set_article_signature(self.engine, seed_id, signature(text or ""))
         if stored:
             log.info("baseline loaded: %d documents, %d known facts", len(seeds),
-                     sum(len(f) for _, f in found))
+                     sum(len(f) for _, _, f in found))
         return stored
 
     def close(self) -> None:
@@ -205,12 +206,16 @@ class Pipeline:
             if not batch:
                 return
             claimed = time.monotonic()
-            pages = list(self._threads.map(lambda e: self._fetch_page(e[1]), batch))
-            for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
-                if self.stopping.is_set():
-                    break  # its lease is released on shutdown
-                claimed = self._keep_lease([e for e, _ in batch[i:]], claimed)
-                self._process_entry(entry_id, entry, page, report)
+            # Pages are fetched 8 at a time; each entry is processed as soon as its page is in
+            # (in order), while the later pages are still coming.
+            pages = self._threads.map(lambda e: self._fetch_page(e[1]), batch)
+            # One connection for the batch: checking one out costs a round trip (its ping).
+            with self.engine.connect() as conn:
+                for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
+                    if self.stopping.is_set():
+                        break  # its lease is released on shutdown
+                    claimed = self._keep_lease([e for e, _ in batch[i:]], claimed)
+                    self._process_entry(conn, entry_id, entry, page, report)
 
     def _keep_lease(self, entry_ids: list[int], since: float) -> float:
         """Renew the leases of a batch that has used half its lease (slow pages): another
@@ -227,7 +232,7 @@ class Pipeline:
             return None
         return self.fetcher.get(entry.link, allowed_types=HTML_TYPES)
 
-    def _process_entry(self, entry_id: int, entry: Entry, page: Any,
+    def _process_entry(self, conn: Connection, entry_id: int, entry: Entry, page: Any,
                        report: CycleReport) -> None:
         status, error, article = "ok", None, None
         if page is not None and page.ok:
@@ -240,7 +245,7 @@ class Pipeline:
             article = Article(url=entry.link or f"entry:{entry.key}", title=entry.title,
                               text=entry.summary, published=entry.published, outlet=entry.outlet)
         if article is None:
-            repo.finish_entry(self.engine, entry_id, "failed", status, error or "no text")
+            repo.finish_entry(conn, entry_id, "failed", status, error or "no text")
             report.entries_failed += 1
             return
         article = replace(article, url=entry.link or article.url,
@@ -249,44 +254,63 @@ class Pipeline:
                           outlet=article.outlet or entry.outlet)
         if status != "ok":
             log.info("entry %s: page %s (%s); matched the feed's text", entry.link, status, error)
-        article_id = self.analyse(article, report)
-        repo.finish_entry(self.engine, entry_id, "done", status, error, article_id)
+        self.analyse(article, report, entry=(entry_id, status, error), conn=conn)
         report.articles += 1
 
     # --- match and decide -----------------------------------------------------------------------
 
     def analyse(self, article: Article, report: CycleReport | None = None,
-                rule_ids: Sequence[str] | None = None) -> int:
-        """Match an article, decide what is news, store findings and alerts. Returns its id."""
+                rule_ids: Sequence[str] | None = None,
+                entry: tuple[int, str, str | None] | None = None,
+                conn: Connection | None = None) -> int:
+        """Match an article, decide what is news, and store the article with its findings and
+        their alerts, in one transaction that also closes its ``entry`` (id, status, error)
+        when it came from one. Returns the article's id."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.analyse(article, report, rule_ids, entry, own)
         now = self.clock()
-        sig, reprint = self.reprints.find(article)
-        article_id, _ = repo.save_article(self.engine, article, "feed", now, signature=sig,
-                                          duplicate_of=reprint.article_id if reprint else None)
-        if reprint is not None and reprint.article_id == article_id:
-            reprint = None  # a re-run over the same article (another worker stored it)
-        results = self.judge(article, rule_ids=rule_ids, reprint=reprint)
+        sig = self.reprints.signature(article)  # the CPU work before the transaction
+        findings = self.match(article, rule_ids)
+        with conn.begin():
+            repo.relax_durability(conn)
+            sig, reprint = self.reprints.find(article, conn, sig)
+            article_id, inserted = repo.save_article(
+                conn, article, "feed", now, signature=sig,
+                duplicate_of=reprint.article_id if reprint else None)
+            if reprint is not None and reprint.article_id == article_id:
+                reprint = None  # a re-run over the same article (another worker stored it)
+            results = self.decide(conn, article, findings, reprint=reprint)
+            if results:
+                repo.record_findings(conn, article_id, results, now)
+            if entry is not None:
+                entry_id, status, error = entry
+                repo.finish_entry(conn, entry_id, "done", status, error, article_id)
+        if inserted and sig is not None:
+            self.reprints.add(article_id, sig, now)
         for f, d, _alert in results:
             if report is not None:
                 report.count(f.rule_id, d.kind)
-        if results:
-            repo.record_findings(self.engine, article_id, results, now)
         return article_id
 
-    def judge(self, article: Article, known: list[Known] | None = None,
-              rule_ids: Sequence[str] | None = None, reprint: Reprint | None = None,
-              ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
-        """Match and decide, without storing: (finding, decision, alert row or None)."""
+    def match(self, article: Article, rule_ids: Sequence[str] | None = None) -> list[Finding]:
+        """The rules' findings in an article, one per (rule, key)."""
         assert self.rules is not None
         findings = match_stage.match_article(article, self.rules)
         if rule_ids is not None:
             findings = [f for f in findings if f.rule_id in rule_ids]
-        seen: set[tuple[str, str]] = set()  # one finding per (rule, key) and article
-        findings = [f for f in findings
-                    if (f.rule_id, f.key) not in seen and not seen.add((f.rule_id, f.key))]
+        seen: set[tuple[str, str]] = set()
+        return [f for f in findings
+                if (f.rule_id, f.key) not in seen and not seen.add((f.rule_id, f.key))]
+
+    def decide(self, bind: repo.Bind, article: Article, findings: list[Finding],
+               known: list[Known] | None = None, reprint: Reprint | None = None,
+               ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
+        """Decide what is news, without storing: (finding, decision, alert row or None)."""
         if not findings:
             return []
         if known is None:
-            known = repo.known_findings(self.engine, {f.rule_id for f in findings})
+            known = self.known.of_rules(bind, {f.rule_id for f in findings})
         decided = []
         now = self.clock()
         for f in findings:
@@ -295,8 +319,14 @@ class Pipeline:
             known.append(_as_known(f, decision))  # two findings of one article are one story
         if reprint is not None:
             decided = reprint_decisions(decided, reprint,
-                                        repo.findings_of_article(self.engine, reprint.article_id))
-        return [(f, d, self._alert_for(f, d, article)) for f, d in decided]
+                                        repo.findings_of_article(bind, reprint.article_id))
+        return [(f, d, self._alert_for(bind, f, d, article)) for f, d in decided]
+
+    def judge(self, article: Article, known: list[Known] | None = None,
+              rule_ids: Sequence[str] | None = None,
+              ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
+        """Match and decide, without storing."""
+        return self.decide(self.engine, article, self.match(article, rule_ids), known)
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
                dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
@@ -317,7 +347,8 @@ class Pipeline:
                 progress(i, len(ids))
         return news
 
-    def _alert_for(self, f: Finding, d: Decision, article: Article) -> dict[str, Any] | None:
+    def _alert_for(self, bind: repo.Bind, f: Finding, d: Decision,
+                   article: Article) -> dict[str, Any] | None:
         assert self.rules is not None
         rule = self.rules.rules.get(f.rule_id)
         channel = (rule.channel if rule and rule.channel else None) or self.settings.slack.channel
@@ -327,7 +358,7 @@ class Pipeline:
         if d.kind == "known" and d.matched is not None and d.matched.origin == "article" \
                 and d.matched.id > 0:
             dev = d.matched.development_id or d.matched.id
-            outlets = repo.outlets_of_development(self.engine, dev)
+            outlets = repo.outlets_of_development(bind, dev)
             if (article.outlet or article.url) not in outlets:
                 return alert_fields("sources", f, d, article, channel, severity)
         return None

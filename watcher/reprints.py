@@ -14,16 +14,17 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from watcher.dedup import NearDuplicateIndex, Signature, signature
 from watcher.store import repo
+from watcher.store.tail import Tail
 from watcher.types import Article, Decision, Finding, Known
 
 THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
 MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
-LOOKBACK = 500  # ids: more than the articles all workers can have in flight at once
 WINDOW = timedelta(days=14)  # how far back a reprint is looked for
 
 
@@ -44,48 +45,65 @@ class Reprints:
         self.index = NearDuplicateIndex(threshold=threshold)
         self.window = window
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.origins: dict[int, str] = {}
+        self.origins: dict[int, str] = {}  # indexed articles
         self.stored_at: dict[int, datetime] = {}  # feed articles only: seeds never expire
-        self._last_id = 0
+        self._tail = Tail()
         self._next_eviction: datetime | None = None
         self._lock = threading.Lock()
 
-    def refresh(self) -> None:
-        """Add the signatures stored since the last look (by this worker or another).
+    def signature(self, article: Article) -> Signature | None:
+        """The article's signature; None when it is too short to call a reprint."""
+        if len(article.text.split()) < MIN_WORDS:
+            return None
+        return signature(article.text)
 
-        Ids are handed out at insert but become visible at commit, so a lower id can appear
-        after a higher one: the look goes back ``LOOKBACK`` ids and skips those indexed.
-        """
+    def refresh(self, bind: repo.Bind | None = None) -> None:
+        """Add the signatures stored since the last look (by this worker or another)."""
         with self._lock:
-            gaps = [i for i in range(max(1, self._last_id - LOOKBACK), self._last_id)
-                    if i not in self.origins]  # not committed yet, or without a signature
             now = self.clock()
             since = now - self.window
-            missing = repo.signed_article_ids(self.engine, after=self._last_id, among=gaps,
-                                              since=since)
-            for article_id, origin, sig, stored in repo.signatures_of(self.engine, missing):
-                self.index.add_signature(article_id, sig)
-                self.origins[article_id] = origin
-                if origin != "seed":
-                    self.stored_at[article_id] = repo.utc(stored) or now
-                self._last_id = max(self._last_id, article_id)
+            first = self._tail.last == 0
+            rows = repo.article_signatures(bind or self.engine, after=self._tail.last,
+                                           among=self._tail.gaps(),
+                                           signed_since=since if first else None)
+            for article_id, origin, sig, stored in rows:
+                self._add(article_id, origin, sig, stored or now, since)
+            self._tail.saw(r[0] for r in rows)
             if self._next_eviction is None or now >= self._next_eviction:
                 self._evict(since)
                 self._next_eviction = now + timedelta(minutes=10)
+
+    def add(self, article_id: int, sig: Signature, stored: datetime) -> None:
+        """Index an article this worker has just stored (committed), without reading it back."""
+        with self._lock:
+            self._add(article_id, "feed", sig, stored, self.clock() - self.window)
+            self._tail.saw([article_id])
+
+    def _add(self, article_id: int, origin: str, sig: Any, stored: datetime,
+             since: datetime) -> None:
+        if sig is None or article_id in self.origins:
+            return
+        if origin != "seed":
+            if stored < since:
+                return
+            self.stored_at[article_id] = stored
+        self.index.add_signature(article_id, sig)
+        self.origins[article_id] = origin
 
     def _evict(self, older_than: datetime) -> None:
         for article_id in [i for i, t in self.stored_at.items() if t < older_than]:
             self.index.remove(article_id)
             del self.stored_at[article_id]
-            # its id stays in ``origins`` (as "expired") so the gap look-back skips it
-            self.origins[article_id] = "expired"
+            del self.origins[article_id]
 
-    def find(self, article: Article) -> tuple[Signature | None, Reprint | None]:
-        """The article's signature (None when too short) and the best earlier match."""
-        if len(article.text.split()) < MIN_WORDS:
+    def find(self, article: Article, bind: repo.Bind | None = None,
+             sig: Signature | None = None) -> tuple[Signature | None, Reprint | None]:
+        """The article's signature (None when too short) and the best earlier match;
+        ``sig`` when the caller has computed it already."""
+        sig = sig if sig is not None else self.signature(article)
+        if sig is None:
             return None, None
-        sig = signature(article.text)
-        self.refresh()
+        self.refresh(bind)
         with self._lock:
             hits = self.index.query_signature(sig)
         if not hits:

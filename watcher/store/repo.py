@@ -2,6 +2,9 @@
 
 Transactions end where correctness needs them to: a finding and its alert are written in one
 transaction (the outbox); an alert's state changes are each committed before the next step.
+The functions an entry's processing uses take a ``Bind``: an engine (each call is its own
+transaction) or a connection inside ``engine.begin()`` (the caller's one transaction, which
+the call joins: its ``commit`` is then the caller's).
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
 from watcher.settings import FeedSettings
@@ -36,6 +38,9 @@ def utc(dt: datetime | None) -> datetime | None:
 
 
 REMOVED_FROM_CONFIG = "not in the config any more"
+WAKE_CHANNEL = "watcher_work"  # PostgreSQL NOTIFY channel: new entries, new alerts
+
+Bind = Engine | Connection
 
 # --- feeds -------------------------------------------------------------------------------------
 
@@ -146,13 +151,15 @@ def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: d
             stmt = _insert(engine, EntryRow).on_conflict_do_nothing(index_elements=["key"])
             new = s.connection().execute(stmt.returning(EntryRow.id),  # type: ignore[attr-defined]
                                          list(rows.values())).all()
+            if new:
+                wake(s.connection(), "entries")
         s.commit()
     return len(new) if rows else 0
 
 
-def _insert(engine: Engine, model: Any) -> Any:
+def _insert(bind: Bind, model: Any) -> Any:
     """INSERT with ON CONFLICT support for the database in use."""
-    if engine.dialect.name == "postgresql":
+    if bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert(model)
@@ -181,33 +188,45 @@ def renew_entry_leases(engine: Engine, entry_ids: Sequence[int], owner: str,
     renew(engine, EntryRow, entry_ids, owner, until)
 
 
-def finish_entry(engine: Engine, entry_id: int, state: str, status: str | None,
+def finish_entry(bind: Bind, entry_id: int, state: str, status: str | None,
                  error: str | None = None, article_id: int | None = None) -> None:
-    with Session(engine) as s:
-        s.exec(update(EntryRow).where(EntryRow.id == entry_id).values(
+    with Session(bind) as s:
+        s.exec(update(EntryRow).where(EntryRow.id == entry_id).values(  # type: ignore[call-overload]
             state=state, status=status, error=error, article_id=article_id,
             lease_owner=None, lease_until=None))
         s.commit()
 
 
-def save_article(engine: Engine, article: Article, origin: str, now: datetime,
+def save_article(bind: Bind, article: Article, origin: str, now: datetime,
                  signature: Any = None, duplicate_of: int | None = None) -> tuple[int, bool]:
-    """Insert an article (or find the one with its URL). Returns (id, inserted)."""
-    with Session(engine) as s:
-        found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).first()
-        if found is not None:
-            return found, False
-        row = ArticleRow(url=article.url, origin=origin, title=article.title, text=article.text,
-                         outlet=article.outlet, published=article.published, fetched_at=now,
-                         signature=signature, duplicate_of=duplicate_of)
-        s.add(row)
-        try:
-            s.commit()
-        except IntegrityError:  # another worker stored it first
-            s.rollback()
-            found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).first()
-            return found, False  # type: ignore[return-value]
-        return row.id, True  # type: ignore[return-value]
+    """Insert an article, or find the one with its URL (stored earlier, or by another worker
+    at the same moment: the unique URL decides). Returns (id, inserted)."""
+    with Session(bind) as s:
+        stmt = _insert(bind, ArticleRow).values(
+            url=article.url, origin=origin, title=article.title, text=article.text,
+            outlet=article.outlet, published=article.published, fetched_at=now,
+            signature=signature, duplicate_of=duplicate_of)
+        new = s.connection().execute(stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
+            index_elements=["url"]).returning(ArticleRow.id)).scalar()
+        if new is None:
+            found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
+        s.commit()
+        return (new, True) if new is not None else (found, False)  # type: ignore[return-value]
+
+
+def relax_durability(conn: Connection) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
+    ``synchronous_commit = off``, for this transaction only).
+
+    For an entry's transaction (its article, findings and alerts, and the entry marked done)
+    only: if PostgreSQL itself crashes within a fraction of a second of the commit, the
+    entry is pending again and is processed again, to the same result, which is harmless.
+    No alert can have been sent from a lost transaction: delivery's own state changes commit
+    synchronously, and a synchronous commit writes all earlier WAL to disk first. Feed polls
+    (the record that an item was seen) and every delivery step keep full durability.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def load_article(engine: Engine, article_id: int) -> Article | None:
@@ -221,12 +240,22 @@ def load_article(engine: Engine, article_id: int) -> Article | None:
 
 # --- findings ----------------------------------------------------------------------------------
 
-def known_findings(engine: Engine, rule_ids: Iterable[str] | None = None) -> list[Known]:
-    with Session(engine) as s:
+def known_findings(bind: Bind, rule_ids: Iterable[str] | None = None) -> list[Known]:
+    with Session(bind) as s:
         q = select(FindingRow).order_by(FindingRow.id)
         if rule_ids is not None:
             q = q.where(FindingRow.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
         return [_known(r) for r in s.exec(q)]
+
+
+def findings_after(bind: Bind, after: int, among: Sequence[int] = ()) -> list[Known]:
+    """Findings with an id above ``after`` or in ``among`` (see ``watcher.store.tail``)."""
+    with Session(bind) as s:
+        which = FindingRow.id > after
+        if among:
+            which = or_(which, FindingRow.id.in_(list(among)))  # type: ignore[union-attr]
+        return [_known(r) for r in s.exec(select(FindingRow).where(which)
+                                          .order_by(FindingRow.id))]
 
 
 def _known(r: FindingRow) -> Known:
@@ -235,8 +264,8 @@ def _known(r: FindingRow) -> Known:
                  development_id=r.development_id or r.id, display=r.display or {})
 
 
-def outlets_of_development(engine: Engine, development_id: int) -> list[str]:
-    with Session(engine) as s:
+def outlets_of_development(bind: Bind, development_id: int) -> list[str]:
+    with Session(bind) as s:
         q = (select(ArticleRow.outlet, ArticleRow.url)
              .join(FindingRow, FindingRow.article_id == ArticleRow.id)
              .where(or_(FindingRow.development_id == development_id,
@@ -269,7 +298,7 @@ def _development_of(d: Decision | None) -> int | None:
     return dev if dev > 0 else None  # a finding of the same article, not stored yet
 
 
-def record_findings(engine: Engine, article_id: int,
+def record_findings(bind: Bind, article_id: int,
                     results: Sequence[tuple[Finding, Decision, dict[str, Any] | None]],
                     now: datetime) -> list[int]:
     """Store an article's findings and, in the same transaction, their alerts (the outbox).
@@ -278,7 +307,7 @@ def record_findings(engine: Engine, article_id: int,
     AlertRow fields (kind, rule_id, channel, payload). Returns the new alert ids.
     """
     alert_ids: list[int] = []
-    with Session(engine) as s:
+    with Session(bind) as s:
         rows: list[tuple[FindingRow, dict[str, Any] | None]] = []
         for f, d, alert in results:
             dup = s.exec(select(FindingRow.id).where(
@@ -300,19 +329,31 @@ def record_findings(engine: Engine, article_id: int,
                 s.add(a)
                 s.flush()
                 alert_ids.append(a.id)  # type: ignore[arg-type]
+        if alert_ids:
+            wake(s.connection(), "alerts")
         s.commit()
     return alert_ids
 
 
-def baseline_fingerprint(engine: Engine) -> str | None:
-    with Session(engine) as s:
+def wake(conn: Connection, what: str) -> None:
+    """Tell idle workers (``watcher.store.wakeup``) that there is work, when this transaction
+    commits. PostgreSQL only: SQLite has a single worker."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_notify(:channel, :what)"),
+                     {"channel": WAKE_CHANNEL, "what": what})
+
+
+def baseline_fingerprint(bind: Bind) -> str | None:
+    with Session(bind) as s:
         row = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
         return row.value if row else None
 
 
 def replace_baseline(engine: Engine, fingerprint: str,
-                     seeds: Sequence[tuple[Article, Sequence[Finding]]], now: datetime) -> bool:
-    """Store the seeds and what the rules find in them, if the rules changed since last time."""
+                     seeds: Sequence[tuple[Article, Any, Sequence[Finding]]],
+                     now: datetime) -> bool:
+    """Store the seeds (article, near-duplicate signature, findings) and what the rules find
+    in them, if the rules or the seeds changed since last time."""
     with Session(engine) as s:
         if engine.dialect.name == "postgresql":  # workers starting together: one at a time
             s.exec(text("SELECT pg_advisory_xact_lock(7135001)"))  # type: ignore[call-overload]
@@ -320,14 +361,18 @@ def replace_baseline(engine: Engine, fingerprint: str,
         if state is not None and state.value == fingerprint:
             return False
         s.exec(delete(FindingRow).where(FindingRow.origin == "baseline"))
-        for article, findings in seeds:
+        for article, sig, findings in seeds:
             art = s.exec(select(ArticleRow).where(ArticleRow.url == article.url)).first()
             if art is None:
+                # the signature goes in with the row: workers index rows as they appear
                 art = ArticleRow(url=article.url, origin="seed", title=article.title,
                                  text=article.text, outlet=article.outlet,
-                                 published=article.published, fetched_at=now)
+                                 published=article.published, fetched_at=now, signature=sig)
                 s.add(art)
                 s.flush()
+            elif art.signature is None:
+                art.signature = sig
+                s.add(art)
             seen: set[tuple[str, str]] = set()
             for f in findings:
                 if (f.rule_id, f.key) in seen:
@@ -375,46 +420,25 @@ def article_ids_since(engine: Engine, since: datetime) -> list[int]:
             ArticleRow.fetched_at >= since).order_by(ArticleRow.fetched_at, ArticleRow.id)))
 
 
-def signed_article_ids(engine: Engine, after: int, among: Sequence[int] = (),
-                       since: datetime | None = None) -> list[int]:
-    """Ids (only: cheap) of articles with a signature: above ``after``, or in ``among``;
-    seeds, and articles stored ``since`` (when given)."""
-    with Session(engine) as s:
+def article_signatures(bind: Bind, after: int, among: Sequence[int] = (),
+                       signed_since: datetime | None = None,
+                       ) -> list[tuple[int, str, Any, datetime | None]]:
+    """(id, origin, signature or None, stored at) of the articles with an id above ``after`` or
+    in ``among``; with ``signed_since``, only seeds and articles stored since then that have a
+    signature (a worker's first look, which skips what it would not index)."""
+    with Session(bind) as s:
         which = ArticleRow.id > after
         if among:
             which = or_(which, ArticleRow.id.in_(list(among)))  # type: ignore[union-attr]
-        q = select(ArticleRow.id).where(which, ArticleRow.signature.is_not(None))  # type: ignore[union-attr]
-        if since is not None:
-            q = q.where(or_(ArticleRow.origin == "seed", ArticleRow.fetched_at >= since))
-        return list(s.exec(q.order_by(ArticleRow.id)))
+        q = select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature,
+                   ArticleRow.fetched_at).where(which)
+        if signed_since is not None:
+            q = q.where(ArticleRow.signature.is_not(None),  # type: ignore[union-attr]
+                        or_(ArticleRow.origin == "seed", ArticleRow.fetched_at >= signed_since))
+        return [(i, o, sig, utc(t)) for i, o, sig, t in s.exec(q.order_by(ArticleRow.id))]
 
 
-def signatures_of(engine: Engine, ids: Sequence[int]) -> list[tuple[int, str, Any, Any]]:
-    """(id, origin, signature, stored at) of the given articles."""
-    if not ids:
-        return []
-    with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature,
-                                  ArticleRow.fetched_at)
-                           .where(ArticleRow.id.in_(list(ids)))  # type: ignore[union-attr]
-                           .order_by(ArticleRow.id)))
-
-
-def set_article_signature(engine: Engine, article_id: int, sig: Any,
-                          duplicate_of: int | None = None) -> None:
-    with Session(engine) as s:
-        s.exec(update(ArticleRow).where(ArticleRow.id == article_id)  # type: ignore[call-overload]
-               .values(signature=sig, duplicate_of=duplicate_of))
-        s.commit()
-
-
-def seed_ids_without_signature(engine: Engine) -> list[tuple[int, str]]:
-    with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id, ArticleRow.text).where(
-            ArticleRow.origin == "seed", ArticleRow.signature.is_(None))))  # type: ignore[union-attr]
-
-
-def findings_of_article(engine: Engine, article_id: int) -> list[Known]:
-    with Session(engine) as s:
+def findings_of_article(bind: Bind, article_id: int) -> list[Known]:
+    with Session(bind) as s:
         return [_known(r) for r in s.exec(select(FindingRow).where(
             FindingRow.article_id == article_id).order_by(FindingRow.id))]
