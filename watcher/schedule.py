@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from watcher.settings import Settings
 from watcher.store import repo
+from watcher.store.wakeup import Wakeup
 
 if TYPE_CHECKING:
     from watcher.service import Service
@@ -56,15 +57,30 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
     sched = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+    running: set[str] = set()  # jobs in progress: a wake-up does not start them twice
+
+    def on_wake(what: str) -> None:
+        """Another worker (or this one) stored new entries or alerts: run that job now
+        instead of at its next tick, unless it is running (it takes them before it ends)."""
+        job_id = {"entries": "cycle", "alerts": "deliver"}.get(what)
+        if job_id is None or job_id in running or stop.is_set():
+            return
+        if sched.get_job(job_id) is not None:
+            sched.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+    wakeup = Wakeup(service.engine, on_wake)
 
     def cycle() -> None:
         started = time.monotonic()
+        running.add("cycle")
         try:
             report = pipeline.run_cycle(deliver=False)
         except Exception as exc:  # a bug must not stop the schedule; the next tick tries again
             health.cycle_failed(f"{type(exc).__name__}: {exc}")
             log.exception("cycle failed")
             return
+        finally:
+            running.discard("cycle")
         metrics.record_cycle(report, time.monotonic() - started)
         metrics.rules_loaded.set(len(pipeline.rules.rules) if pipeline.rules else 0)
         metrics.rule_files_rejected.set(len(pipeline.rule_errors))
@@ -73,6 +89,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
             log.info("cycle: %s", report)
 
     def deliver() -> None:
+        running.add("deliver")
         try:
             from watcher.pipeline import CycleReport
 
@@ -81,6 +98,8 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
             metrics.record_delivery(report)
         except Exception:
             log.exception("delivery failed")
+        finally:
+            running.discard("deliver")
 
     def prune() -> None:
         days = service.settings.retention.article_text_days
@@ -105,6 +124,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
                       next_run_time=now)
         sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
         sched.add_job(prune, "interval", hours=1, id="retention", next_run_time=now)
+        wakeup.start()
 
     def startup(attempt: int = 0) -> None:
         """Migrate and load rules and baseline; until the database answers, retry (and let
@@ -134,6 +154,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
     closer = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
     closer.start()
     closer.join(GRACE_SECONDS)
+    wakeup.close()
     if http is not None:
         http.shutdown()
     if closer.is_alive():
