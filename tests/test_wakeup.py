@@ -1,5 +1,6 @@
-"""Idle workers are woken (PostgreSQL NOTIFY) when another worker stores work for them,
-instead of finding it at their next tick."""
+"""Work is taken when it appears, not at the scheduler's next tick: idle workers are woken
+(PostgreSQL NOTIFY) when another worker stores entries or alerts, and a feed is polled when
+it falls due."""
 
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def test_wake_ups_are_sent_at_commit_and_never_for_a_rolled_back_transaction(pg_
     heard: list[str] = []
     wakeup = Wakeup(engine, heard.append).start()
     try:
-        feed_id = repo.add_feed(engine, "http://127.0.0.1:9/f.rss", "cli", 300)
-        state = dict(repo.list_feeds(engine))[feed_id]
+        assert repo.add_feed(engine, "http://127.0.0.1:9/f.rss", "cli", 300)
+        [(feed_id, state)] = repo.list_feeds(engine)
         assert wakeup.listening.wait(30)
         entry = Entry(feed_url=state.url, key="k1", link="http://127.0.0.1:9/a", title="t",
                       summary="", published=NOW)
@@ -82,8 +83,8 @@ def test_an_idle_worker_takes_new_entries_at_once_not_at_its_next_tick(
             _wait(lambda: service.health.last_cycle_ok is not None, 60, "the first cycle")
             # Another worker polls a feed and stores a new entry.
             engine = make_engine(pg_url)
-            feed_id = repo.add_feed(engine, "http://127.0.0.1:9/other.rss", "cli", 300)
-            state = dict(repo.list_feeds(engine))[feed_id]
+            assert repo.add_feed(engine, "http://127.0.0.1:9/other.rss", "cli", 300)
+            [(feed_id, state)] = repo.list_feeds(engine)
             entry = Entry(feed_url=state.url, key="wake-1", link=http_server.url("/a.html"),
                           title=title, summary="", published=published)
             repo.save_feed_state(engine, feed_id, state, NOW, [entry])
@@ -100,4 +101,29 @@ def test_an_idle_worker_takes_new_entries_at_once_not_at_its_next_tick(
         finally:
             stop.set()
             runner.join(60)
+    assert not runner.is_alive()
+
+
+def test_a_feed_is_polled_when_it_falls_due_not_at_the_next_tick(http_server, tmp_path,
+                                                                  monkeypatch):
+    """With a 300 s tick, a feed whose own interval is 2 s is still polled every ~2 s."""
+    from tests.conftest import rss
+
+    monkeypatch.setattr(schedule, "MAX_TICK", 3600)
+    http_server.route("/f.rss", Reply(body=rss([], title="Quiet"),
+                                      content_type="application/rss+xml"))
+    cfg = write_config(tmp_path, feeds=[], extra="[schedule]\ninterval = 300")
+    service = build(load_settings(cfg), env={})
+    assert schedule.tick_seconds_for(service.settings) == 300
+    migrate(service.engine)
+    repo.add_feed(service.engine, http_server.url("/f.rss"), "cli", 2)
+    stop = threading.Event()
+    runner = threading.Thread(target=schedule.run_forever, args=(service, stop))
+    runner.start()
+    try:
+        _wait(lambda: http_server.hits("/f.rss") >= 4, 60,
+              "four polls of the feed (the tick alone would take 15 minutes)")
+    finally:
+        stop.set()
+        runner.join(60)
     assert not runner.is_alive()

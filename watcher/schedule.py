@@ -1,10 +1,13 @@
-"""Running the service: APScheduler jobs, signals, graceful stop.
+"""Running the service: the cycle loop, APScheduler jobs, wake-ups, signals, graceful stop.
 
-Jobs (each at most one instance, missed runs coalesced into one):
-- ``cycle``: poll the feeds that are due (their schedule lives in the database, so a restart
-  loses nothing and catches up once), then turn new entries into findings;
-- ``deliver``: send pending alerts (its own thread, so Slack pacing never blocks polling);
-- ``rules``: pick up edited rule files without a restart.
+- the **cycle** (its own thread, one at a time): poll the feeds that are due (their schedule
+  lives in the database, so a restart loses nothing and catches up once), then turn new
+  entries into findings; then wait for the tick, the next feed falling due, or a wake-up
+  (another worker stored entries: ``watcher.store.wakeup``), whichever comes first;
+- APScheduler jobs (each at most one instance, missed runs coalesced into one): ``deliver``
+  sends pending alerts (its own thread, so Slack pacing never blocks polling; also run at once
+  on a wake-up for new alerts), ``rules`` picks up edited rule files without a restart,
+  ``retention`` prunes old article text.
 
 SIGTERM/SIGINT stop taking new work and wait for the running jobs; a second one exits at once
 (every write is transactional, so the next start finds a consistent state). SIGHUP reloads
@@ -13,6 +16,7 @@ the rules.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -21,6 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from watcher.settings import Settings
@@ -36,10 +41,12 @@ MAX_TICK = 5  # seconds
 DELIVER_EVERY = 2  # seconds
 RULES_EVERY = 5  # seconds
 GRACE_SECONDS = 30
+MIN_GAP = 1.0  # seconds between the end of a cycle and a cycle run for a feed falling due
 
 
 def tick_seconds_for(settings: Settings) -> int:
-    """How often a worker looks for due work (two cheap queries when there is none)."""
+    """The longest a worker waits between cycles (two cheap queries when there is no work);
+    it waits less when a feed falls due sooner or it is woken up."""
     intervals = [f.interval for f in settings.feeds if f.interval]
     return max(1, min([MAX_TICK, settings.schedule.interval, *intervals]))
 
@@ -57,30 +64,28 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
     sched = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-    running: set[str] = set()  # jobs in progress: a wake-up does not start them twice
+    delivering = threading.Event()  # the deliver job is running
+    wake = threading.Event()  # new entries stored (by any worker): cycle again now
 
     def on_wake(what: str) -> None:
-        """Another worker (or this one) stored new entries or alerts: run that job now
-        instead of at its next tick, unless it is running (it takes them before it ends)."""
-        job_id = {"entries": "cycle", "alerts": "deliver"}.get(what)
-        if job_id is None or job_id in running or stop.is_set():
-            return
-        if sched.get_job(job_id) is not None:
-            sched.modify_job(job_id, next_run_time=datetime.now(UTC))
+        """Another worker (or this one) stored new entries or alerts (``Wakeup``)."""
+        if what == "entries":
+            wake.set()
+        elif what == "alerts" and not delivering.is_set() and not stop.is_set():
+            # Not from a job: a job calling into the scheduler can deadlock its shutdown.
+            with contextlib.suppress(JobLookupError):
+                sched.modify_job("deliver", next_run_time=datetime.now(UTC))
 
     wakeup = Wakeup(service.engine, on_wake)
 
     def cycle() -> None:
         started = time.monotonic()
-        running.add("cycle")
         try:
             report = pipeline.run_cycle(deliver=False)
-        except Exception as exc:  # a bug must not stop the schedule; the next tick tries again
+        except Exception as exc:  # a bug must not stop the loop; the next cycle tries again
             health.cycle_failed(f"{type(exc).__name__}: {exc}")
             log.exception("cycle failed")
             return
-        finally:
-            running.discard("cycle")
         metrics.record_cycle(report, time.monotonic() - started)
         metrics.rules_loaded.set(len(pipeline.rules.rules) if pipeline.rules else 0)
         metrics.rule_files_rejected.set(len(pipeline.rule_errors))
@@ -88,8 +93,31 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         if report.feeds_polled or report.articles:
             log.info("cycle: %s", report)
 
+    def until_next_cycle() -> float:
+        """The tick, or less when a feed falls due sooner (but at least MIN_GAP, so feeds
+        falling due one after the other are polled together)."""
+        try:
+            due = repo.next_feed_due(service.engine)
+        except Exception:  # noqa: BLE001 - the database is away: the tick, and retry
+            return tick
+        if due is None:
+            return tick
+        return min(tick, max(MIN_GAP, (due - datetime.now(UTC)).total_seconds()))
+
+    def cycle_loop() -> None:
+        """One cycle at a time, for as long as the service runs: then wait for the tick, the
+        next feed falling due, or a wake-up (new entries), whichever comes first. A wake-up
+        during a cycle is not lost: the next cycle starts at once."""
+        while not stop.is_set():
+            wake.clear()
+            cycle()
+            if not stop.is_set():
+                wake.wait(until_next_cycle())
+
+    cycler = threading.Thread(target=cycle_loop, name="cycle", daemon=True)
+
     def deliver() -> None:
-        running.add("deliver")
+        delivering.set()
         try:
             from watcher.pipeline import CycleReport
 
@@ -99,7 +127,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         except Exception:
             log.exception("delivery failed")
         finally:
-            running.discard("deliver")
+            delivering.clear()
 
     def prune() -> None:
         days = service.settings.retention.article_text_days
@@ -119,7 +147,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
 
     def add_jobs() -> None:
         now = datetime.now(UTC)
-        sched.add_job(cycle, "interval", seconds=tick, id="cycle", next_run_time=now)
+        cycler.start()
         sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver",
                       next_run_time=now)
         sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
@@ -151,7 +179,14 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
     stop.wait()
     log.info("stopping: finishing the work in hand (up to %ss)", GRACE_SECONDS)
     pipeline.stopping.set()
-    closer = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
+    wake.set()  # the cycle loop stops waiting
+
+    def close_jobs() -> None:
+        sched.shutdown(wait=True)
+        if cycler.is_alive():
+            cycler.join()
+
+    closer = threading.Thread(target=close_jobs, daemon=True)
     closer.start()
     closer.join(GRACE_SECONDS)
     wakeup.close()

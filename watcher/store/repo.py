@@ -127,6 +127,13 @@ def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: in
     return [(r.id, _feed_state(r)) for r in rows]
 
 
+def next_feed_due(engine: Engine) -> datetime | None:
+    """When the next enabled feed is due for a poll (None: no feed)."""
+    with Session(engine) as s:
+        return utc(s.exec(select(func.min(Feed.next_check_at)).where(
+            Feed.disabled_reason.is_(None))).one())  # type: ignore[union-attr]
+
+
 def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: datetime,
                     entries: Iterable[Entry] = ()) -> int:
     """Record a poll: the feed's new state and its entries not seen before. Returns new count."""
