@@ -212,3 +212,22 @@ def test_the_known_findings_cache_follows_the_database(engine):
     mine = cache.of_rules(engine, ["r"])
     mine.append(mine[0])  # the caller's list is its own
     assert len(cache.of_rules(engine, ["r"])) == 3
+
+
+def test_entries_commit_without_waiting_for_the_disk_and_nothing_else_does(pg_url):
+    """Only the entry engine's connections (entries' transactions) relax durability; feed
+    polls and every delivery step use the main engine, which keeps it."""
+    from watcher.store.db import entry_engine
+
+    engine = make_engine(pg_url)
+    relaxed = entry_engine(engine)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        with relaxed.connect() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+        sqlite = make_engine("sqlite://")
+        assert entry_engine(sqlite) is sqlite
+    finally:
+        relaxed.dispose()
+        engine.dispose()

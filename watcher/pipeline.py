@@ -33,7 +33,7 @@ from watcher.reprints import Reprint, Reprints, reprint_decisions
 from watcher.rules.loader import RuleSet, load_ruleset
 from watcher.settings import Settings
 from watcher.store import repo
-from watcher.store.db import migrate
+from watcher.store.db import entry_engine, migrate
 from watcher.store.known import KnownFindings
 from watcher.types import Article, Decision, Entry, Finding, Known
 
@@ -97,6 +97,7 @@ class Pipeline:
                  on_rule_errors: Callable[[list[RuleError]], None] | None = None):
         self.settings = settings
         self.engine = engine
+        self.entry_engine = entry_engine(engine)  # see there: entries' transactions only
         self.delivery = delivery
         self.fetcher = fetcher or Fetcher(settings.fetch)
         self.extractor = extractor or ExtractorPool(workers=1,
@@ -157,6 +158,8 @@ class Pipeline:
         self._threads.shutdown(wait=True, cancel_futures=True)
         self.extractor.close()
         self.fetcher.close()
+        if self.entry_engine is not self.engine:
+            self.entry_engine.dispose()
 
     # --- the cycle ------------------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class Pipeline:
             # (in order), while the later pages are still coming.
             pages = self._threads.map(lambda e: self._fetch_page(e[1]), batch)
             # One connection for the batch: checking one out costs a round trip (its ping).
-            with self.engine.connect() as conn:
+            with self.entry_engine.connect() as conn:
                 for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
                     if self.stopping.is_set():
                         break  # its lease is released on shutdown
@@ -273,7 +276,6 @@ class Pipeline:
         sig = self.reprints.signature(article)  # the CPU work before the transaction
         findings = self.match(article, rule_ids)
         with conn.begin():
-            repo.relax_durability(conn)
             sig, reprint = self.reprints.find(article, conn, sig)
             article_id, inserted = repo.save_article(
                 conn, article, "feed", now, signature=sig,

@@ -41,6 +41,7 @@ MAX_TICK = 5  # seconds
 DELIVER_EVERY = 2  # seconds
 RULES_EVERY = 5  # seconds
 GRACE_SECONDS = 30
+ALERT_SETTLE = 0.5  # seconds from a wake-up for new alerts to the delivery run it starts
 MIN_GAP = 1.0  # seconds between the end of a cycle and a cycle run for a feed falling due
 
 
@@ -72,9 +73,14 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         if what == "entries":
             wake.set()
         elif what == "alerts" and not delivering.is_set() and not stop.is_set():
-            # Not from a job: a job calling into the scheduler can deadlock its shutdown.
+            # Soon, not at once: alerts two workers store at the same moment may commit in
+            # the other order than their ids; a moment later both are in, and go out in id
+            # order. (Not from a job: a job calling the scheduler can deadlock its shutdown.)
+            soon = datetime.now(UTC) + timedelta(seconds=ALERT_SETTLE)
             with contextlib.suppress(JobLookupError):
-                sched.modify_job("deliver", next_run_time=datetime.now(UTC))
+                job = sched.get_job("deliver")
+                if job is not None and job.next_run_time and job.next_run_time > soon:
+                    sched.modify_job("deliver", next_run_time=soon)
 
     wakeup = Wakeup(service.engine, on_wake)
 

@@ -30,6 +30,24 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+def entry_engine(engine: Engine) -> Engine:
+    """The engine for entries' transactions (an article, its findings and alerts, the entry
+    marked done). On PostgreSQL: a small pool of its own whose connections commit with
+    ``synchronous_commit = off``, i.e. without waiting for the WAL to reach the disk (one
+    round trip and a disk flush less per article). Elsewhere: ``engine`` itself.
+
+    Safe for these transactions only: if PostgreSQL itself crashes within a fraction of a
+    second of such a commit, the entry is pending again and is processed again, to the same
+    result. No alert can have been sent from a lost transaction: delivery uses the main
+    engine, whose commits are synchronous, and a synchronous commit writes all earlier WAL
+    to disk first. Feed polls (the record that an item was seen) use the main engine too.
+    """
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=1, max_overflow=2,
+                         connect_args={"options": "-c synchronous_commit=off"})
+
+
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

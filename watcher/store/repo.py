@@ -221,21 +221,6 @@ def save_article(bind: Bind, article: Article, origin: str, now: datetime,
         return (new, True) if new is not None else (found, False)  # type: ignore[return-value]
 
 
-def relax_durability(conn: Connection) -> None:
-    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
-    ``synchronous_commit = off``, for this transaction only).
-
-    For an entry's transaction (its article, findings and alerts, and the entry marked done)
-    only: if PostgreSQL itself crashes within a fraction of a second of the commit, the
-    entry is pending again and is processed again, to the same result, which is harmless.
-    No alert can have been sent from a lost transaction: delivery's own state changes commit
-    synchronously, and a synchronous commit writes all earlier WAL to disk first. Feed polls
-    (the record that an item was seen) and every delivery step keep full durability.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-
-
 def load_article(engine: Engine, article_id: int) -> Article | None:
     with Session(engine) as s:
         r = s.get(ArticleRow, article_id)
