@@ -25,14 +25,16 @@ Throughput, for each worker count K:
    every 0.1 s). Articles/s = entries / that time. Re-polls after the first are conditional
    GETs answered 304 (the feed is read once).
 
-``--interval`` (default 5) is the feeds' ``[schedule] interval``; a worker only looks for
-due feeds and pending entries on its scheduler tick (``watcher.schedule.tick_seconds_for``),
-so how soon each worker joins a burst like this one is reported ("first entry claimed at").
+``--interval`` (default 5) is the feeds' ``[schedule] interval``. A worker joins a burst like
+this one when it polls a due feed or is woken by another worker's new entries (PostgreSQL
+NOTIFY), whichever comes first; how soon each did is reported ("first entry claimed at").
 CPU seconds are read from /proc for each group of processes (worker main processes, their
 extraction processes, PostgreSQL, the HTTP server, this harness, everything else) over the
 timed window: the machine may be shared, and other processes' load skews the figures.
-``--repeat N`` measures each worker count N times, alternating, and keeps the best run of
-each (the least disturbed one); ``--quiet`` waits for an idle machine before each run.
+``--repeat N`` measures each worker count N times, alternating, and prints the ratio of each
+round (its runs were made back to back, under the same conditions) with their median, and
+the ratio of the best run of each count (the least disturbed ones); ``--quiet`` waits for an
+idle machine before each run.
 
 Latency: 2 workers, ``[schedule] interval = 10``, Slack ``pace = 1.0`` (the default; the
 test config's 0 is replaced). Every ``--latency-gap`` seconds (plus jitter) one Pompeo item
@@ -728,8 +730,10 @@ def main() -> int:
     if not args.skip_throughput:
         counts = [int(x) for x in args.workers.split(",")]
         best: dict[int, dict[str, Any]] = {}
+        rates: dict[int, list[float]] = {k: [] for k in counts}
         for k in counts * args.repeat:
             r = throughput(k, args)
+            rates[k].append(r["rate"])
             if k not in best or r["rate"] > best[k]["rate"]:
                 best[k] = r
             cpu = r["cpu"]
@@ -761,7 +765,15 @@ def main() -> int:
             print("best runs: " + ", ".join(f"{r['workers']} worker(s) {r['rate']:.1f} articles/s"
                                             for r in results))
         if len(results) >= 2:
-            print(f"ratio {results[-1]['workers']} vs {results[0]['workers']} worker(s): "
+            lo, hi = counts[0], counts[-1]
+            if args.repeat > 1:
+                # Each round ran lo then hi workers back to back: its ratio compares runs
+                # made under the same conditions; the median of those is the robust figure.
+                pairs = [b / a for a, b in zip(rates[lo], rates[hi], strict=True)]
+                print(f"ratio {hi} vs {lo} worker(s), round by round: "
+                      + ", ".join(f"{p:.2f}x" for p in pairs)
+                      + f"; median {statistics.median(pairs):.2f}x")
+            print(f"ratio {hi} vs {lo} worker(s){' (best runs)' if args.repeat > 1 else ''}: "
                   f"{results[-1]['rate'] / results[0]['rate']:.2f}x (target >= 1.6x)")
     if not args.skip_latency:
         r = latency(args)
