@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from watcher.store import outbox, repo
 from watcher.store.db import current_revision, make_engine, migrate
@@ -231,3 +231,24 @@ def test_entries_commit_without_waiting_for_the_disk_and_nothing_else_does(pg_ur
     finally:
         relaxed.dispose()
         engine.dispose()
+
+
+def test_the_next_feed_due_counts_a_lease_held_by_another_worker(engine):
+    """A worker waits for the next feed it could claim: one leased by another worker (alive
+    or dead) is free when its lease ends, not when it fell due."""
+    from watcher.store.models import Feed
+
+    assert repo.next_feed_due(engine) is None
+    repo.add_feed(engine, "http://a.test/f.rss", "cli", 300)
+    repo.add_feed(engine, "http://b.test/f.rss", "cli", 300)
+    with Session(engine) as s:
+        a, b = s.exec(select(Feed).order_by(Feed.id)).all()
+        a.next_check_at = NOW
+        a.lease_owner, a.lease_until = "other", NOW + timedelta(seconds=200)
+        b.next_check_at = NOW + timedelta(seconds=100)
+        s.add(a)
+        s.add(b)
+        s.commit()
+    assert repo.next_feed_due(engine) == NOW + timedelta(seconds=100)
+    repo.release_all(engine, "other")
+    assert repo.next_feed_due(engine) == NOW

@@ -64,6 +64,32 @@ def test_wake_ups_are_sent_at_commit_and_never_for_a_rolled_back_transaction(pg_
         engine.dispose()
 
 
+def test_the_listener_comes_back_after_losing_its_connection(pg_url, caplog):
+    engine = make_engine(pg_url)
+    migrate(engine)
+    heard: list[str] = []
+    wakeup = Wakeup(engine, heard.append).start()
+    try:
+        assert wakeup.listening.wait(30)
+        with engine.connect() as conn:  # e.g. PostgreSQL restarted, or a proxy's idle timeout
+            killed = conn.exec_driver_sql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND query LIKE 'LISTEN%%'").scalar()
+        assert killed == 1
+        _wait(lambda: not wakeup.listening.is_set(), 30, "the listener to notice")
+        assert "wake-ups unavailable" in caplog.text
+        assert wakeup.listening.wait(30)  # reconnected
+        assert repo.add_feed(engine, "http://127.0.0.1:9/f.rss", "cli", 300)
+        [(feed_id, state)] = repo.list_feeds(engine)
+        entry = Entry(feed_url=state.url, key="k1", link="http://127.0.0.1:9/a", title="t",
+                      summary="", published=NOW)
+        repo.save_feed_state(engine, feed_id, state, NOW, [entry])
+        _wait(lambda: heard == ["entries"], 30, "a wake-up after the reconnection")
+    finally:
+        wakeup.close()
+        engine.dispose()
+
+
 def test_an_idle_worker_takes_new_entries_at_once_not_at_its_next_tick(
         pg_url, http_server, tmp_path, monkeypatch):
     """A worker whose next tick is 5 minutes away processes the entries another worker

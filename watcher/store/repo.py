@@ -14,7 +14,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, text, update
+from sqlalchemy import case, delete, func, or_, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, select
 
@@ -128,9 +128,12 @@ def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: in
 
 
 def next_feed_due(engine: Engine) -> datetime | None:
-    """When the next enabled feed is due for a poll (None: no feed)."""
+    """When the next enabled feed is due for a poll and free to claim (a feed leased by
+    another worker, even a dead one, is free when its lease ends). None: no feed."""
+    free_at = case((Feed.lease_until > Feed.next_check_at, Feed.lease_until),  # type: ignore[operator]
+                   else_=Feed.next_check_at)
     with Session(engine) as s:
-        return utc(s.exec(select(func.min(Feed.next_check_at)).where(
+        return utc(s.exec(select(func.min(free_at)).where(
             Feed.disabled_reason.is_(None))).one())  # type: ignore[union-attr]
 
 
