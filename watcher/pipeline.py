@@ -290,8 +290,8 @@ class Pipeline:
                 repo.finish_entry(conn, entry_id, "done", status, error, article_id)
         if inserted and sig is not None:
             self.reprints.add(article_id, sig, now)
-        for f, d, _alert in results:
-            if report is not None:
+        if report is not None:
+            for f, d, _alert in results:
                 report.count(f.rule_id, d.kind)
         return article_id
 

@@ -5,8 +5,8 @@
   entries into findings; then wait for the tick, the next feed falling due, or a wake-up
   (another worker stored entries: ``watcher.store.wakeup``), whichever comes first;
 - APScheduler jobs (each at most one instance, missed runs coalesced into one): ``deliver``
-  sends pending alerts (its own thread, so Slack pacing never blocks polling; also run at once
-  on a wake-up for new alerts), ``rules`` picks up edited rule files without a restart,
+  sends pending alerts (its own thread, so Slack pacing never blocks polling; also run 0.5 s
+  after a wake-up for new alerts), ``rules`` picks up edited rule files without a restart,
   ``retention`` prunes old article text.
 
 SIGTERM/SIGINT stop taking new work and wait for the running jobs; a second one exits at once
