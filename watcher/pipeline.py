@@ -276,7 +276,7 @@ class Pipeline:
         sig = self.reprints.signature(article)  # the CPU work before the transaction
         findings = self.match(article, rule_ids)
         with conn.begin():
-            sig, reprint = self.reprints.find(article, conn, sig)
+            reprint = self.reprints.lookup(sig, conn) if sig is not None else None
             article_id, inserted = repo.save_article(
                 conn, article, "feed", now, signature=sig,
                 duplicate_of=reprint.article_id if reprint else None)

@@ -97,20 +97,22 @@ class Reprints:
             del self.origins[article_id]
 
     def find(self, article: Article, bind: repo.Bind | None = None,
-             sig: Signature | None = None) -> tuple[Signature | None, Reprint | None]:
-        """The article's signature (None when too short) and the best earlier match;
-        ``sig`` when the caller has computed it already."""
-        sig = sig if sig is not None else self.signature(article)
-        if sig is None:
-            return None, None
+             ) -> tuple[Signature | None, Reprint | None]:
+        """The article's signature (None when too short) and the best earlier match."""
+        sig = self.signature(article)
+        return sig, (self.lookup(sig, bind) if sig is not None else None)
+
+    def lookup(self, sig: Signature, bind: repo.Bind | None = None) -> Reprint | None:
+        """The best earlier match for a signature, after reading the ones stored since the
+        last look."""
         self.refresh(bind)
         with self._lock:
             hits = self.index.query_signature(sig)
         if not hits:
-            return sig, None
+            return None
         best_id, score = hits[0]  # best first
         doc = int(best_id)  # type: ignore[call-overload]
-        return sig, Reprint(doc, self.origins.get(doc, "feed"), score)
+        return Reprint(doc, self.origins.get(doc, "feed"), score)
 
 
 def reprint_decisions(results: Sequence[tuple[Finding, Decision]], reprint: Reprint,

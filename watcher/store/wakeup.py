@@ -4,8 +4,10 @@ A worker looks for work on its scheduler tick (up to 5 s apart). Without more, a
 entries stored by one worker waits for the others' next ticks, and a new alert for the next
 delivery run. So the transaction that stores new entries or alerts also sends
 ``NOTIFY watcher_work`` (``repo.wake``; PostgreSQL delivers it at commit, and not at all on
-rollback), and every worker LISTENs on its own connection and runs the matching job now.
-The tick stays: a lost connection, or a wake-up in the instant a job ends, costs one tick.
+rollback), and every worker LISTENs on its own connection: new entries start its cycle at
+once (or the next one, if a cycle is running), new alerts its delivery 0.5 s later
+(``watcher.schedule``). The tick stays: while the connection is lost, or when alerts arrive
+during a delivery run, the work waits for it.
 """
 
 from __future__ import annotations
