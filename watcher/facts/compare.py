@@ -39,7 +39,8 @@ STATUS_COVERED_BY = {
     "announced": ("planned", "announced", "held"),
     "postponed": ("postponed", "held"),
     "cancelled": ("cancelled", "held"),
-    "held": ("rumored", "planned", "announced", "postponed", "cancelled", "held"),
+    "resumed": ("resumed", "held"),
+    "held": ("rumored", "planned", "announced", "postponed", "cancelled", "resumed", "held"),
 }
 Facts = Mapping[str, Any]
 

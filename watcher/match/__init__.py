@@ -15,31 +15,17 @@ from collections import defaultdict
 from dataclasses import replace
 
 from watcher.facts import compare
+from watcher.facts.lexicon import Lexicon
+from watcher.match.conditions import holds
 from watcher.match.extract import extract
 from watcher.match.prefilter import Hit, unmask
 from watcher.match.text import Document
-from watcher.rules.schema import Check, Condition, Rule, RuleSet
+from watcher.rules.schema import Check, Rule, RuleSet
 from watcher.types import Article, Finding
 
 __all__ = ["holds", "match_article", "match_rule"]
 
 Occurrences = dict[str, list[int]]  # term name -> word numbers
-
-
-def holds(cond: Condition, occ: Occurrences) -> bool:
-    """Evaluate a condition against the term occurrences of one sentence (or article)."""
-    if cond.op == "term":
-        return bool(occ.get(cond.term or ""))
-    if cond.op == "all":
-        return all(holds(c, occ) for c in cond.children)
-    if cond.op == "any":
-        return any(holds(c, occ) for c in cond.children)
-    if cond.op == "none":
-        return not any(holds(c, occ) for c in cond.children)
-    a, b = (occ.get(t, []) for t in cond.terms)
-    if cond.ordered:
-        return any(0 <= y - x <= cond.words for x in a for y in b)
-    return any(abs(x - y) <= cond.words for x in a for y in b)
 
 
 def _occurrences(doc: Document, hits: list[Hit]) -> Occurrences:
@@ -54,7 +40,7 @@ def _check_fails(check: Check, occ: Occurrences, exclude: bool) -> bool:
 
 
 def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
-               baseline: bool = False) -> list[Finding]:
+               baseline: bool = False, anchors: Lexicon | None = None) -> list[Finding]:
     hits = unmask(hits, set(rule.ignore))
     by_sentence: dict[int, list[Hit]] = defaultdict(list)
     for h in hits:
@@ -77,7 +63,7 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         if any(_check_fails(c, occ, e) for c, e in sentence_checks):
             continue
         words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
-        for finding in extract(rule, doc, index, article, baseline, by_sentence):
+        for finding in extract(rule, doc, index, article, baseline, by_sentence, anchors):
             findings.append(replace(finding, matched=words))
     return findings if baseline else merge(findings)
 
@@ -99,5 +85,5 @@ def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False
     for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
         rule = ruleset.rules.get(rule_id)
         if rule is not None:
-            out.extend(match_rule(rule, doc, hits, article, baseline))
+            out.extend(match_rule(rule, doc, hits, article, baseline, ruleset.anchors))
     return out

@@ -9,8 +9,11 @@ from typing import Any
 
 from watcher.facts import compare, dates, places
 from watcher.facts import status as st
+from watcher.facts.lexicon import Lexicon
+from watcher.facts.scope import anchor_lexicon
 from watcher.match import follow
-from watcher.match.prefilter import Hit
+from watcher.match.mentions import Mention, Sentence, mentions
+from watcher.match.prefilter import Hit, phrase_key
 from watcher.match.text import Document
 from watcher.rules.schema import Rule
 from watcher.types import Article, Finding
@@ -48,30 +51,48 @@ def _neighbours(doc: Document, index: int) -> list[int]:
 
 
 def extract(rule: Rule, doc: Document, index: int, article: Article,
-            baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None
-            ) -> list[Finding]:
-    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event).
+            baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None,
+            anchors: Lexicon | None = None) -> list[Finding]:
+    """The findings of ``rule`` in sentence ``index`` (none when it reports no development).
+
+    The sentence is read into mentions (``watcher.match.mentions``): the clauses holding the
+    rule's event words, each with its status, mode, and the places and dates its own events
+    govern. A mention that recalls, denies or imagines the development is no finding (the
+    baseline keeps them all: everything a seed tells is known). Report mentions of one status
+    in one sentence are one finding.
 
     With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
     itinerary on ("He will also stop in Tokyo") add their places, and their date when the
     matched sentence has none (see ``watcher.match.follow``).
     """
     raw = doc.sentence(index)
-    stripped = st.strip_recollections(raw)
-    if len(stripped.split()) < 0.4 * len(raw.split()):
-        stripped = raw  # nothing but history: judge the whole sentence
-    mode = st.mode(stripped)
-    text = raw if baseline else stripped
-    if not baseline and mode != "report":
-        return []
-    past = st.tense(stripped)
-    status = st.status(stripped)
-    if baseline and (mode == "recollection" or (past and status != "cancelled")):
-        status = "held"
-    if not baseline and status not in rule.alert_on:
-        return []
+    if anchors is None:
+        anchors = anchor_lexicon(p for n in rule.event for p in rule.terms.get(n, ()))
+    start = doc.spans[index][0]
+    sentence = Sentence.read(raw, start, anchors, article.published)
+    hits = (by_sentence or {}).get(index, ())
+    groups: dict[str, list[Mention]] = {}
+    for m in mentions(rule, sentence, hits, baseline=baseline):
+        status = m.status
+        if baseline and (m.mode == "recollection" or (m.past and status != "cancelled")):
+            status = "held"
+        if not baseline and (m.mode != "report" or status not in rule.alert_on):
+            continue
+        groups.setdefault(status, []).append(m)
+    findings = []
+    for status, group in groups.items():
+        findings += _findings(rule, doc, index, article, baseline, by_sentence, sentence,
+                              status, group)
+    return findings
+
+
+def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline: bool,
+              by_sentence: Mapping[int, Sequence[Hit]] | None, sentence: Sentence,
+              status: str, group: list[Mention]) -> list[Finding]:
+    raw = sentence.text
+    past = group[0].past
     pub = article.published
-    when_list = event_dates(text, article, past)
+    when_list = [d for m in group for _, _, d in m.dates]
     if not baseline and pub is not None and when_list:
         horizon = pub.date() - timedelta(days=rule.recent_days)
         recent = [d for d in when_list if d.end >= horizon]
@@ -82,7 +103,8 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         # "on Friday called off a trip next week": the report's own day is not the event's
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
-    where: list[places.Place] = _places(rule, text)
+    named = [p for m in group for _, _, p in m.places]
+    where = _outside(rule, places.fold(named))
     date_spec = next((f for f in rule.facts if f.type == "date"), None)
     place_spec = next((f for f in rule.facts if f.type == "place"), None)
     for j in _neighbours(doc, index):
@@ -100,16 +122,27 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         where += [p for p in extra_where if p not in where]
         if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = extra_when
-    if not baseline and not where and _home_only(rule, text):
+    if not baseline and not where and named and place_spec and place_spec.outside:
         return []  # everything named happens at home: "a speech in Washington"
     choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
+    terms: dict[str, list[str]] = {}
+    for m in group:
+        for name, found in m.terms.items():
+            terms.setdefault(name, []).extend(found)
     findings = []
     for when in choices or [None]:
-        facts = _facts(rule, text, where, when, status, article, past)
+        facts = _facts(rule, raw, where, when, status, article, past, terms)
         if facts is None:
             continue
         findings.append(_finding(rule, facts, raw, doc, index, status))
     return findings
+
+
+def _outside(rule: Rule, found: list[places.Place]) -> list[places.Place]:
+    spec = next((f for f in rule.facts if f.type == "place"), None)
+    if spec and spec.outside:
+        found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
+    return found
 
 
 def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, status: str,
@@ -155,7 +188,8 @@ def _home_only(rule: Rule, text: str) -> bool:
 
 
 def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,
-           status: str, article: Article, past: bool | None) -> dict[str, Any] | None:
+           status: str, article: Article, past: bool | None,
+           terms: Mapping[str, list[str]] | None = None) -> dict[str, Any] | None:
     facts: dict[str, Any] = {}
     for spec in rule.facts:
         value: Any
@@ -172,12 +206,23 @@ def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFac
                 value = when.to_json() if when else None
         elif spec.type == "status":
             value = status
+        elif spec.type == "term":
+            value = _entry(rule, spec.terms or "", (terms or {}).get(spec.terms or "", []))
         else:  # ordinal
             value = st.ordinal(text)
         if spec.required and not compare.present(value):
             return None
         facts[spec.name] = value
     return facts
+
+
+def _entry(rule: Rule, name: str, found: list[str]) -> str | None:
+    """The entry of term list ``name`` the mention names: the first found, by its entry name."""
+    if not found:
+        return None
+    names = rule.canonical.get(name, {})
+    first = found[0]
+    return names.get(phrase_key(first), first)
 
 
 def key_of(rule: Rule, facts: dict[str, Any]) -> str:

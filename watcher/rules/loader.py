@@ -17,7 +17,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from watcher.errors import RuleError
 from watcher.facts.gazetteer import ALL
+from watcher.facts.lexicon import CUE_KINDS, STATUS_ORDER
 from watcher.facts.status import STATUSES
+from watcher.match.prefilter import phrase_key
 from watcher.rules.nodes import NodeReader as _File
 from watcher.rules.schema import (
     CONDITION_OPS,
@@ -32,12 +34,15 @@ from watcher.rules.schema import (
     RuleSet,
 )
 
-RULE_KEYS = ("id", "description", "alert", "terms", "ignore", "match", "require", "exclude",
-             "facts", "novelty")
+RULE_KEYS = ("id", "description", "aliases", "alert", "terms", "ignore", "event", "match",
+             "require", "exclude", "status", "cues", "facts", "novelty")
 ALERT_KEYS = ("channel", "severity", "summary")
-NOVELTY_KEYS = ("key", "alert_on", "recent_days")
+NOVELTY_KEYS = ("key", "date_slack", "places", "alert_on", "recent_days")
+PLACE_IDENTITY = ("overlap", "any")
+# "happened" reads better than "held" for one-off events; both name the same status.
+STATUS_SYNONYMS = {"happened": "held"}
 CHECK_KEYS = ("if", "in", "because")
-FACT_KEYS = ("type", "required", "scope", "value", "outside")
+FACT_KEYS = ("type", "required", "scope", "value", "outside", "terms")
 NEAR_KEYS = ("terms", "words", "ordered")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -94,15 +99,32 @@ def _rule(f: _File, node: Node) -> Rule:
         raise f.error(m["id"][1], f"rule id '{rule_id}' must be lower-case letters, digits and "
                       "dashes", key="id", hint="e.g. 'pompeo-trip'")
     description = f.string(m["description"][1], "description") if "description" in m else ""
-    terms = _terms(f, m["terms"][1])
+    terms, canonical = _terms(f, m["terms"][1])
     ignore: tuple[str, ...] = ()
     if "ignore" in m:
         ignore = tuple(_ref(f, n, v, terms) for n, v in f.strings(m["ignore"][1], "ignore"))
     match = _condition(f, m["match"][1], "match", terms)
     require = _checks(f, m["require"][1], "require", terms) if "require" in m else ()
     exclude = _checks(f, m["exclude"][1], "exclude", terms) if "exclude" in m else ()
-    facts = _facts(f, m["facts"][1])
+    facts = _facts(f, m["facts"][1], terms)
     names = {fact.name for fact in facts}
+    aliases: tuple[str, ...] = ()
+    if "aliases" in m:
+        items = f.strings(m["aliases"][1], "aliases")
+        for n, v in items:
+            if not _ID.match(v) or v == rule_id:
+                raise f.error(n, f"alias '{v}' must be an earlier rule id, not this one",
+                              key="aliases", hint="the id this rule had before a rename")
+        aliases = tuple(v for _, v in items)
+    event: tuple[str, ...] = ()
+    if "event" in m:
+        enode = m["event"][1]
+        items = [(enode, f.string(enode, "event"))] if isinstance(enode, ScalarNode) else \
+            f.strings(enode, "event")
+        event = tuple(_ref(f, n, v, terms) for n, v in items)
+    status_words = _word_lists(f, m["status"][1], "status", _STATUS_KEYS) \
+        if "status" in m else ()
+    cue_words = _word_lists(f, m["cues"][1], "cues", CUE_KINDS) if "cues" in m else ()
     channel, severity, summary = None, "info", ""
     if "alert" in m:
         a = f.mapping(m["alert"][1], "alert", ALERT_KEYS)
@@ -125,6 +147,7 @@ def _rule(f: _File, node: Node) -> Rule:
     key: tuple[str, ...] = tuple(sorted(names - {"status"}))
     alert_on: tuple[str, ...] = STATUSES
     recent_days = 14
+    date_slack, places = 2, "overlap"
     if "novelty" in m:
         nv = f.mapping(m["novelty"][1], "novelty", NOVELTY_KEYS)
         if "key" in nv:
@@ -137,10 +160,21 @@ def _rule(f: _File, node: Node) -> Rule:
         if "alert_on" in nv:
             items = f.strings(nv["alert_on"][1], "alert_on")
             for n, v in items:
-                if v not in STATUSES:
+                if STATUS_SYNONYMS.get(v, v) not in STATUSES:
                     raise f.error(n, f"unknown status '{v}'", key="alert_on",
                                   hint=f"one of: {', '.join(STATUSES)}")
-            alert_on = tuple(v for _, v in items)
+            alert_on = tuple(STATUS_SYNONYMS.get(v, v) for _, v in items)
+        if "date_slack" in nv:
+            date_slack = f.integer(nv["date_slack"][1], "date_slack")
+            if date_slack < 0:
+                raise f.error(nv["date_slack"][1], "date_slack must be 0 or more",
+                              key="date_slack", hint="days two dates may differ by and still "
+                              "be the same development")
+        if "places" in nv:
+            places = f.string(nv["places"][1], "places")
+            if places not in PLACE_IDENTITY:
+                raise f.error(nv["places"][1], f"unknown places rule '{places}'", key="places",
+                              hint="overlap (places must overlap) or any (only dates tell)")
         if "recent_days" in nv:
             recent_days = f.integer(nv["recent_days"][1], "recent_days")
             if recent_days < 0:
@@ -149,14 +183,36 @@ def _rule(f: _File, node: Node) -> Rule:
     return Rule(id=rule_id, file=f.name, line=node.start_mark.line + 1, description=description,
                 terms=terms, match=match, facts=facts, channel=channel, severity=severity,
                 summary=summary, ignore=ignore, require=require, exclude=exclude, key=key,
-                alert_on=alert_on, recent_days=recent_days)
+                alert_on=alert_on, recent_days=recent_days, event=event,
+                status_words=status_words, cue_words=cue_words, date_slack=date_slack,
+                places=places, aliases=aliases, canonical=canonical)
 
 
-def _terms(f: _File, node: Node) -> dict[str, tuple[str, ...]]:
+_STATUS_KEYS = (*STATUS_ORDER, *STATUS_SYNONYMS)
+
+
+def _word_lists(f: _File, node: Node, where: str, allowed: tuple[str, ...]
+                ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``status:`` or ``cues:``: a mapping of kind -> list of words and phrases."""
+    m = f.mapping(node, where, allowed)
+    out = []
+    for kind, (_k, vnode) in m.items():
+        items = f.strings(vnode, kind)
+        for n, phrase in items:
+            if not any(ch.isalnum() or ch == "#" for ch in phrase):
+                raise f.error(n, f"{where} phrase {phrase!r} has no letters", key=kind)
+        out.append((STATUS_SYNONYMS.get(kind, kind), tuple(p for _, p in items)))
+    return tuple(out)
+
+
+def _terms(f: _File, node: Node) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, str]]]:
+    """Term lists, and for lists written with named entries (``- ICBM: [Hwasong-15, ...]``)
+    each phrase's entry name."""
     if not isinstance(node, MappingNode) or not node.value:
         raise f.error(node, "'terms' must be a mapping of named term lists", key="terms",
                       hint="e.g. 'pompeo: [Pompeo, Mike Pompeo]'")
     out: dict[str, tuple[str, ...]] = {}
+    names: dict[str, dict[str, str]] = {}
     for knode, vnode in node.value:
         name = knode.value if isinstance(knode, ScalarNode) else ""
         if not isinstance(name, str) or not _NAME.match(name):
@@ -167,12 +223,38 @@ def _terms(f: _File, node: Node) -> dict[str, tuple[str, ...]]:
         if isinstance(vnode, SequenceNode) and not vnode.value:
             raise f.error(vnode, f"term list '{name}' is empty", key=name,
                           hint="list at least one word or phrase")
-        items = f.strings(vnode, name)  # (node, phrase) for each list item
-        for item, phrase in items:
+        if not isinstance(vnode, SequenceNode):
+            f.strings(vnode, name)  # raises the usual "must be a list"
+        phrases: list[str] = []
+        for item in vnode.value:
+            if isinstance(item, MappingNode):
+                entry = _named_entry(f, item, name)
+                for phrase in entry[1]:
+                    names.setdefault(name, {})[phrase_key(phrase)] = entry[0]
+                phrases += entry[1]
+                continue
+            phrase = f.string(item, name)
             if not any(ch.isalnum() for ch in phrase):
                 raise f.error(item, f"term {phrase!r} in '{name}' has no letters", key=name)
-        out[name] = tuple(phrase for _, phrase in items)
-    return out
+            phrases.append(phrase)
+        out[name] = tuple(phrases)
+    return out, names
+
+
+def _named_entry(f: _File, node: MappingNode, name: str) -> tuple[str, list[str]]:
+    """``- ICBM: [intercontinental ballistic missile, Hwasong-15]``: the entry ICBM, named by
+    itself and by each phrase of its list."""
+    if len(node.value) != 1:
+        raise f.error(node, f"a named entry in '{name}' has one name and its list of phrases",
+                      key=name, hint="- ICBM: [intercontinental ballistic missile, Hwasong-15]")
+        # (unreachable)
+    knode, vnode = node.value[0]
+    entry = f.string(knode, name)
+    phrases = [entry] + [p for _, p in f.strings(vnode, entry)]
+    for phrase in phrases:
+        if not any(ch.isalnum() for ch in phrase):
+            raise f.error(vnode, f"term {phrase!r} in '{name}' has no letters", key=name)
+    return entry, phrases
 
 
 def _ref(f: _File, node: Node, name: str, terms: dict[str, tuple[str, ...]]) -> str:
@@ -240,7 +322,7 @@ def _checks(f: _File, node: Node, where: str, terms: dict[str, tuple[str, ...]]
     return tuple(out)
 
 
-def _facts(f: _File, node: Node) -> tuple[FactSpec, ...]:
+def _facts(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> tuple[FactSpec, ...]:
     if not isinstance(node, MappingNode) or not node.value:
         raise f.error(node, "'facts' must be a mapping of fact name to extractor", key="facts",
                       hint="e.g. 'where: {type: place}'")
@@ -284,8 +366,17 @@ def _facts(f: _File, node: Node) -> tuple[FactSpec, ...]:
                     raise f.error(n, f"unknown place '{v}'", key="outside",
                                   hint="use a gazetteer name such as 'United States'")
             outside = tuple(v for _, v in items)
+        term_list = None
+        if ftype == "term":
+            if "terms" not in m:
+                raise f.error(vnode, f"term fact '{name}' needs 'terms': the term list whose "
+                              "entry it records", key="terms", hint="e.g. {type: term, "
+                              "terms: weapon}")
+            term_list = _ref(f, m["terms"][1], f.string(m["terms"][1], "terms"), terms)
+        elif "terms" in m:
+            raise f.error(m["terms"][1], "'terms' only goes with type term", key="terms")
         required = f.boolean(m["required"][1], "required") if "required" in m else False
-        out.append(FactSpec(name, ftype, required, scope, value, outside))
+        out.append(FactSpec(name, ftype, required, scope, value, outside, term_list))
     return tuple(out)
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
+from watcher.facts.lexicon import Lexicon
 from watcher.facts.status import STATUSES
 
 if TYPE_CHECKING:
+    from watcher.match.mentions import Parties
     from watcher.match.prefilter import Prefilter
 
 SEVERITIES = ("info", "warning", "critical")
-FACT_TYPES = ("constant", "place", "date", "status", "ordinal")
+FACT_TYPES = ("constant", "place", "date", "status", "ordinal", "term")
 SCOPES = ("title", "article", "sentence")
 FACT_SCOPES = ("sentence", "neighbours")
 CONDITION_OPS = ("all", "any", "none", "near")
@@ -89,6 +91,7 @@ class FactSpec:
     scope: str = "neighbours"
     value: str | None = None  # constant
     outside: tuple[str, ...] = ()  # place: venues inside these do not count
+    terms: str | None = None  # term: the term list whose matched entry is the value
 
 
 @dataclass(frozen=True)
@@ -109,9 +112,38 @@ class Rule:
     key: tuple[str, ...] = ()
     alert_on: tuple[str, ...] = STATUSES
     recent_days: int = 14  # a dated event older than this at publication is a recollection
+    # The event model (docs/rules.md, "Events"): which term lists name the development itself
+    # (facts are read around them), the rule's own status words and cues (the defaults of
+    # ``watcher.facts.lexicon`` for the lists it does not give), and what makes two reports the
+    # same development.
+    event: tuple[str, ...] = ()
+    status_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cue_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    date_slack: int = 2  # days: two dates this close are the same development
+    places: str = "overlap"  # "overlap": places must overlap; "any": only dates tell
+    aliases: tuple[str, ...] = ()  # earlier ids of this rule: their findings are its findings
+    # term list -> normalised phrase -> the entry's name ("intercontinental ballistic missile"
+    # -> "ICBM"), for term lists written with named entries.
+    canonical: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def fact(self, name: str) -> FactSpec | None:
         return next((f for f in self.facts if f.name == name), None)
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return rule_lexicon(self.status_words, self.cue_words)
+
+    @cached_property
+    def parties(self) -> Parties:
+        """Its event lists, actors and the others it names (``watcher.match.mentions``)."""
+        from watcher.match.mentions import Parties
+
+        return Parties.of(self)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """This rule's id and its earlier ids."""
+        return (self.id, *self.aliases)
 
 
 @dataclass
@@ -125,3 +157,19 @@ class RuleSet:
         from watcher.match.prefilter import Prefilter
 
         return Prefilter(tuple(self.rules.values()))
+
+    @cached_property
+    def anchors(self) -> Lexicon:
+        """Event words of every rule (and generic ones) and words of saying: what governs a
+        place or a date in a sentence (``watcher.facts.scope``)."""
+        from watcher.facts.scope import anchor_lexicon
+
+        return anchor_lexicon(phrase for rule in self.rules.values() for name in rule.event
+                              for phrase in rule.terms.get(name, ()))
+
+
+@lru_cache(maxsize=256)
+def rule_lexicon(status: tuple[tuple[str, tuple[str, ...]], ...],
+                 cues: tuple[tuple[str, tuple[str, ...]], ...]) -> Lexicon:
+    """A rule's status words and cues over the defaults (shared by rules that give the same)."""
+    return Lexicon.for_rule(dict(status), dict(cues))

@@ -1,0 +1,36 @@
+"""The one evaluator of rule conditions over term occurrences (word numbers by term list)."""
+
+from __future__ import annotations
+
+from watcher.rules.schema import Condition
+
+Occurrences = dict[str, list[int]]  # term name -> word numbers
+
+
+def holds(cond: Condition, occ: Occurrences) -> bool:
+    """Evaluate a condition against the term occurrences of one sentence (or article)."""
+    if cond.op == "term":
+        return bool(occ.get(cond.term or ""))
+    if cond.op == "all":
+        return all(holds(c, occ) for c in cond.children)
+    if cond.op == "any":
+        return any(holds(c, occ) for c in cond.children)
+    if cond.op == "none":
+        return not any(holds(c, occ) for c in cond.children)
+    a, b = (sorted(occ.get(t, [])) for t in cond.terms)
+    return _near(a, b, cond.words, cond.ordered)
+
+
+def _near(a: list[int], b: list[int], words: int, ordered: bool) -> bool:
+    """Is some word of ``a`` within ``words`` of one of ``b`` (after it, when ``ordered``)?
+    A merge of the two sorted lists: linear, not every pair."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        d = b[j] - a[i]
+        if (0 <= d <= words) if ordered else (abs(d) <= words):
+            return True
+        if a[i] <= b[j]:
+            i += 1
+        else:
+            j += 1
+    return False
