@@ -311,12 +311,15 @@ class Pipeline:
         """Decide what is news, without storing: (finding, decision, alert row or None)."""
         if not findings:
             return []
+        assert self.rules is not None
         if known is None:
-            known = self.known.of_rules(bind, {f.rule_id for f in findings})
+            ids = {i for f in findings for i in (self.rules.rules[f.rule_id].ids
+                                                  if f.rule_id in self.rules.rules
+                                                  else (f.rule_id,))}
+            known = self.known.of_rules(bind, ids)
         decided = []
-        now = self.clock()
         for f in findings:
-            decision = decide_stage.decide(f, known, now)
+            decision = decide_stage.decide(f, known, self.rules.rules.get(f.rule_id))
             decided.append((f, decision))
             known.append(_as_known(f, decision))  # two findings of one article are one story
         if reprint is not None:

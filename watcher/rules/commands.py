@@ -114,7 +114,7 @@ def explain(ruleset: RuleSet, rule_id: str, article: Article, known: Sequence[Kn
             print("     not a reportable event (history, hypothetical, denial, no venue, or "
                   "status not alerted on)")
         for f in findings:
-            d = decide(f, known, now=article.published)
+            d = decide(f, known, rule)
             print(f"     facts: {dict(f.display)}")
             print(f"     key: {f.key}")
             print(f"     => {d.kind}: {d.reason}")

@@ -37,7 +37,7 @@ def run_cases(ruleset: RuleSet, seeds: list[Article], cases: list[Article]
     for article in cases:
         results = []
         for finding in match_article(article, ruleset):
-            decision = decide(finding, known, now=article.published)
+            decision = decide(finding, known, ruleset.rules.get(finding.rule_id))
             results.append((finding, decision))
         for finding, _ in results:
             known.append(to_known(finding, len(known) + 1, "article"))
