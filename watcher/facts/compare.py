@@ -241,11 +241,14 @@ def place_news(new: Any, known: list[Any], refine: bool = True) -> list[str]:
     names = [k["name"] for places_ in known if present(places_) for k in places_]
     out = []
     for p in new:
-        inside = [k for k in names if places.within(p["name"], k)]
-        if not any(places.related(p["name"], k) for k in names) or refine and inside and all(k != p["name"] for k in inside) and \
-                places.rank(p.get("kind")) == 0 and not any(
-                    places.within(k, p["name"]) for k in names):
-            out.append(p["name"])
+        name = p["name"]
+        added = not any(places.related(name, k) for k in names)
+        # a venue inside a known country or region, and nothing known lies inside it
+        venue = refine and places.rank(p.get("kind")) == 0 and \
+            any(places.within(name, k) and k != name for k in names) and \
+            not any(places.within(k, name) for k in names)
+        if added or venue:
+            out.append(name)
     return out
 
 
@@ -253,8 +256,8 @@ def news(new: Facts, same: list[Facts], slack_days: int = SLACK.days, refine: bo
          ) -> list[tuple[str, str, str]]:
     """``(fact, now, was)`` for what ``new`` adds to the known reports ``same`` of its
     development (oldest first): a status that moves the story on, a date stated or changed,
-    places added (or, with ``refine``, a venue named within a known country). Anything else (less, the same, an earlier stage, another wording) adds
-    nothing."""
+    places added (or, with ``refine``, a venue named within a known country). Anything else
+    (less, the same, an earlier stage, another wording) adds nothing."""
     out: list[tuple[str, str, str]] = []
     for name, value in new.items():
         if name in NOT_NEWS or not present(value):
