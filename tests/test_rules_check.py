@@ -60,7 +60,7 @@ def test_duplicate_id_across_files(capsys):
 
 def test_shipped_rules_pass_check(capsys):
     assert commands.check(RULES) == 0
-    assert "ok: 2 rule(s)" in capsys.readouterr().out
+    assert "ok: 3 rule(s)" in capsys.readouterr().out
 
 
 def test_shipped_rule_tests_pass(capsys):
@@ -118,4 +118,4 @@ def test_fingerprint_is_stable_when_nothing_changed(tmp_path):
 def test_tests_folder_is_not_loaded_as_rules(tmp_path):
     shutil.copytree(RULES, tmp_path / "rules")
     ruleset, errors = load_ruleset(tmp_path / "rules")
-    assert not errors and len(ruleset.rules) == 2
+    assert not errors and len(ruleset.rules) == 3

@@ -80,7 +80,7 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -
     # an itinerary (``any``), only a stop not yet known is.
     refine = rule is None or rule.places == "overlap"
     changes = tuple(Change(*c) for c in compare.news(
-        finding.facts, [k.facts for k in same], slack, refine))
+        finding.facts, [k.facts for k in same], slack, refine, [k.facts for k in here]))
     if finding.facts.get("status") == "held" and not any(
             c.fact != "status" and compare.kind_of(finding.facts.get(c.fact)) == "place"
             for c in changes):

@@ -252,12 +252,14 @@ def place_news(new: Any, known: list[Any], refine: bool = True) -> list[str]:
     return out
 
 
-def news(new: Facts, same: list[Facts], slack_days: int = SLACK.days, refine: bool = True
-         ) -> list[tuple[str, str, str]]:
+def news(new: Facts, same: list[Facts], slack_days: int = SLACK.days, refine: bool = True,
+         here: list[Facts] | None = None) -> list[tuple[str, str, str]]:
     """``(fact, now, was)`` for what ``new`` adds to the known reports ``same`` of its
     development (oldest first): a status that moves the story on, a date stated or changed,
     places added (or, with ``refine``, a venue named within a known country). Anything else
-    (less, the same, an earlier stage, another wording) adds nothing."""
+    (less, the same, an earlier stage, another wording) adds nothing. The status is compared
+    with the reports of the same place (``here``), when some exist: a trip's stop has its own
+    history ("Greenland is off" after "Baghdad happened")."""
     out: list[tuple[str, str, str]] = []
     for name, value in new.items():
         if name in NOT_NEWS or not present(value):
@@ -266,9 +268,9 @@ def news(new: Facts, same: list[Facts], slack_days: int = SLACK.days, refine: bo
         known_values = [k.get(name) for k in same if present(k.get(name))]
         was = _was(known_values, kind)
         if name == "status":
-            if status_moves(value, [str(v) for v in known_values]):
-                out.append((name, describe(value), str(known_values[-1]) if known_values
-                            else "not known"))
+            history = [str(k.get(name)) for k in (here or same) if present(k.get(name))]
+            if status_moves(value, history):
+                out.append((name, describe(value), history[-1] if history else "not known"))
         elif kind == "date":
             if date_news(value, known_values, slack_days):
                 out.append((name, describe(value), was))

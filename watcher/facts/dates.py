@@ -318,9 +318,16 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
     return found
 
 
-def open_window(published: datetime | date, past: bool) -> DateFact:
-    """The implicit window of an undated development: the year after (or before) publication."""
+FRESH_DAYS = 2
+
+
+def open_window(published: datetime | date, past: bool, fresh: bool = False) -> DateFact:
+    """The implicit window of an undated development: the year after (or before) publication;
+    for a report that something just happened (``fresh``), the days before publication. Its
+    precision stays ``none``: the publication date never stands in for a date."""
     pub = published.date() if isinstance(published, datetime) else published
+    if past and fresh:
+        return DateFact(pub - timedelta(days=FRESH_DAYS), pub, "none", "")
     if past:
         return DateFact(pub - timedelta(days=365), pub, "none", "")
     return DateFact(pub, pub + timedelta(days=365), "none", "")

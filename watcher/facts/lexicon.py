@@ -7,10 +7,10 @@ A rule's *status words* say which wording means the development is ``rumored``, 
 Pyongyang three times") and ``hypothetical`` ("if", "unless"). Rumor words are the hedging
 cues: they make a report tentative (status ``rumored``), not void.
 
-Every list is words and phrases, never patterns. ``#`` in a phrase stands for any number
-("more than # missiles"). A rule may replace any list in its file (``status:``, ``cues:``);
-the lists it does not name keep the defaults below, which are written for trips, meetings and
-summits and read well for most announced events.
+Every list is words and phrases, never patterns. A number in a phrase stands for any number
+("more than 10 missiles" also matches "more than 30 missiles"). A rule may replace any list
+in its file (``status:``, ``cues:``); the lists it does not name keep the defaults below, which
+are written for trips, meetings and summits and read well for most announced events.
 
 Matching is one Aho-Corasick pass over the sentence's words (``Lexicon.scan``): linear in the
 length of the text whatever the number of phrases.
@@ -118,8 +118,8 @@ DEFAULT_CUES: dict[str, tuple[str, ...]] = {
         "twice before|three times|four times|five times|several times|many times",
         "the last time|at their first|at their previous|at their last|historic summit",
         "ended suddenly|ended abruptly|ended without|collapsed|broke down|made at their",
-        "so far this year|this year alone|so far|in total|a total of|more than #|at least #",
-        "dozens of|a string of|a series of|a spate of|since #|in # and #|record number",
+        "so far this year|this year alone|so far|in total|a total of|more than 10|at least 10",
+        "dozens of|a string of|a series of|a spate of|since 2000|in 2000 and 2001|record number",
         "anniversary|recalled|recalls|remembered|history of|had met|had launched|had fired",
         "had held|had travelled|had traveled")),
     "hypothetical": tuple(_forms(

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from watcher.facts import compare
 from watcher.facts.lexicon import Lexicon
-from watcher.match.conditions import holds
+from watcher.match.conditions import holds, holds_somewhere
 from watcher.match.extract import extract
 from watcher.match.prefilter import Hit, unmask
 from watcher.match.text import Document
@@ -55,7 +55,7 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
     findings: list[Finding] = []
     for index in sorted(by_sentence):
         occ = _occurrences(doc, by_sentence[index])
-        if not holds(rule.match, occ):
+        if not holds_somewhere(rule.match, occ):
             continue
         sentence_checks = [(c, e) for c, e in
                            [(c, False) for c in rule.require] + [(c, True) for c in rule.exclude]

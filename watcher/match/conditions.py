@@ -21,6 +21,18 @@ def holds(cond: Condition, occ: Occurrences) -> bool:
     return _near(a, b, cond.words, cond.ordered)
 
 
+def holds_somewhere(cond: Condition, occ: Occurrences) -> bool:
+    """``cond`` without its ``none`` parts: whether some clause of a sentence may still match
+    (``none`` is then checked clause by clause: "Pence will travel to Tokyo, while Pompeo heads
+    to Seoul" is a Pompeo trip in its second clause)."""
+    if cond.op == "none":
+        return True
+    if cond.op in ("all", "any"):
+        parts = [holds_somewhere(c, occ) for c in cond.children]
+        return all(parts) if cond.op == "all" else any(parts)
+    return holds(cond, occ)
+
+
 def _near(a: list[int], b: list[int], words: int, ordered: bool) -> bool:
     """Is some word of ``a`` within ``words`` of one of ``b`` (after it, when ``ordered``)?
     A merge of the two sorted lists: linear, not every pair."""

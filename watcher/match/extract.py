@@ -72,7 +72,12 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
     sentence = Sentence.read(raw, start, anchors, article.published)
     hits = (by_sentence or {}).get(index, ())
     groups: dict[str, list[Mention]] = {}
-    for m in mentions(rule, sentence, hits, baseline=baseline):
+    found = mentions(rule, sentence, hits, baseline=baseline)
+    if not baseline and index < doc.title_sentences and found and \
+            not any(m.cued for m in found) and \
+            not _body_reports(rule, doc, article, by_sentence or {}, anchors):
+        return []  # a headline naming the topic; the body says it is no report
+    for m in found:
         status = m.status
         if baseline and (m.mode == "recollection" or (m.past and status != "cancelled")):
             status = "held"
@@ -84,6 +89,27 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         findings += _findings(rule, doc, index, article, baseline, by_sentence, sentence,
                               status, group)
     return findings
+
+
+def _body_reports(rule: Rule, doc: Document, article: Article,
+                  by_sentence: Mapping[int, Sequence[Hit]], anchors: Lexicon) -> bool:
+    """Does the first body sentence where the rule matches report its development (or does no
+    body sentence match)? A headline such as "A record year of missile tests" says nothing of
+    how it stands; the body tells: here, a tally."""
+    from watcher.match.conditions import holds_somewhere
+
+    for j in sorted(by_sentence):
+        if j < doc.title_sentences:
+            continue
+        occ: dict[str, list[int]] = {}
+        for h in by_sentence[j]:
+            occ.setdefault(h.term, []).append(doc.word_of(h.start))
+        if not holds_somewhere(rule.match, occ):
+            continue
+        s, _e = doc.spans[j]
+        body = Sentence.read(doc.sentence(j), s, anchors, article.published)
+        return any(m.mode == "report" for m in mentions(rule, body, by_sentence[j]))
+    return True
 
 
 def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline: bool,
@@ -131,7 +157,7 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
             terms.setdefault(name, []).extend(found)
     findings = []
     for when in choices or [None]:
-        facts = _facts(rule, raw, where, when, status, article, past, terms)
+        facts = _facts(rule, raw, where, when, status, article, past, terms, baseline)
         if facts is None:
             continue
         findings.append(_finding(rule, facts, raw, doc, index, status))
@@ -189,7 +215,8 @@ def _home_only(rule: Rule, text: str) -> bool:
 
 def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,
            status: str, article: Article, past: bool | None,
-           terms: Mapping[str, list[str]] | None = None) -> dict[str, Any] | None:
+           terms: Mapping[str, list[str]] | None = None, baseline: bool = False
+           ) -> dict[str, Any] | None:
     facts: dict[str, Any] = {}
     for spec in rule.facts:
         value: Any
@@ -199,7 +226,9 @@ def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFac
             value = [p.to_json() for p in where]
         elif spec.type == "date":
             if when is None and article.published is not None:
-                value = dates.open_window(article.published, bool(past)).to_json()
+                # a report that it just happened, not a memory (the baseline's are memories)
+                fresh = status == "held" and not baseline
+                value = dates.open_window(article.published, bool(past), fresh).to_json()
                 if spec.required:
                     return None
             else:

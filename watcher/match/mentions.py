@@ -29,7 +29,7 @@ from datetime import date, datetime
 
 from watcher.facts import dates as dates_mod
 from watcher.facts import places as places_mod
-from watcher.facts.lexicon import Cue, Lexicon, Words
+from watcher.facts.lexicon import STATUS_ORDER, Cue, Lexicon, Words
 from watcher.facts.scope import Anchor, Segment, anchors, governor, segment_of, segments
 from watcher.match.conditions import holds
 from watcher.match.prefilter import Hit
@@ -55,6 +55,7 @@ class Mention:
     dates: tuple[tuple[int, int, dates_mod.DateFact], ...] = ()
     terms: dict[str, list[str]] = field(default_factory=dict)  # term list -> entries found
     reason: str = ""  # why a non-report is not one, in words
+    cued: bool = True  # a status word or the tense says how it stands ("missile tests" does not)
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,27 @@ class Sentence:
     places: list[tuple[int, int, places_mod.Place]]  # venues, offsets in the sentence
 
     published: datetime | None = None
+    dated: frozenset[int] = frozenset()  # words inside date phrases ("May 31" is not "may")
+    chunks: tuple[int, ...] = ()  # for each word, the number of its comma-delimited piece
 
     @classmethod
     def read(cls, text: str, offset: int, anchor_lexicon: Lexicon,
              published: datetime | None) -> Sentence:
         words = Words.of(text)
         venues = places_mod.venue_spans(text)
-        keep = _lists(text, [(s, e) for s, e, _ in venues]) + \
-            [(s, e) for s, e, _ in dates_mod.find_dates(text, _ANY_DAY, None)]
+        date_spans = [(s, e) for s, e, _ in dates_mod.find_dates(text, _ANY_DAY, None)]
+        keep = _lists(text, [(s, e) for s, e, _ in venues]) + date_spans
         segs = segments(text, words, keep)
+        dated = {i for s, e in date_spans for i in range(words.index_at(s),
+                                                         words.index_at(e - 1) + 1)}
+        chunks, n = [], 0
+        for i in range(len(words.tokens)):
+            if i and "," in text[words.spans[i - 1][1]:words.spans[i][0]] and \
+                    not any(s < words.spans[i][0] < e for s, e in keep):
+                n += 1
+            chunks.append(n)
         return cls(text, offset, words, segs, anchors(words, anchor_lexicon), venues,
-                   published)
+                   published, frozenset(dated), tuple(chunks))
 
     def word(self, char: int) -> int:
         return self.words.index_at(char)
@@ -151,7 +162,7 @@ def mentions(rule: Rule, sentence: Sentence, hits: Sequence[Hit], *, baseline: b
     triggers = [(a, b) for a, b, h in located if h.term in parties.event]
     if not triggers:
         return []
-    cues = lexicon.scan(words)
+    cues = [c for c in lexicon.scan(words) if c.first not in sentence.dated]
     own = _own_anchors(sentence, located, parties)
     by_clause: dict[int, list[int]] = {}
     for a, _b in triggers:
@@ -225,7 +236,7 @@ def _mention(rule: Rule, sentence: Sentence, index: int, triggers: tuple[int, ..
     inside = [c for c in cues if any(c.first in segs[i] for i in reach)]
     past = _tense(inside, segs, index, cues)
     status = _status(inside, cues, segs, past)
-    mode, reason = _mode(rule, clause, inside, triggers, cues, past, segs)
+    mode, reason = _mode(clause, inside, triggers, cues, past, sentence.chunks)
     places = []
     for s, e, p in sentence.places:
         w = sentence.word(s)
@@ -243,8 +254,9 @@ def _mention(rule: Rule, sentence: Sentence, index: int, triggers: tuple[int, ..
         if segment_of(segs, a) in reach:
             terms.setdefault(h.term, []).append(
                 sentence.text[h.start - sentence.offset:h.end - sentence.offset])
+    cued = past is not None or any(c.kind in STATUS_ORDER for c in inside)
     return Mention(clause, triggers, status, mode, past, tuple(places), tuple(found_dates),
-                   terms, reason)
+                   terms, reason, cued)
 
 
 
@@ -281,8 +293,6 @@ def _tense(inside: list[Cue], segs: list[Segment], index: int, cues: list[Cue]) 
 
 
 def _status(inside: list[Cue], cues: list[Cue], segs: list[Segment], past: bool | None) -> str:
-    from watcher.facts.lexicon import STATUS_ORDER
-
     kinds = {c.kind for c in inside}
     # Hedging anywhere in the sentence's own clauses makes the report tentative ("according
     # to", "sources said"), unless the clause says it is on, off or happened.
@@ -300,19 +310,29 @@ def _status(inside: list[Cue], cues: list[Cue], segs: list[Segment], past: bool 
     return "held" if past else "planned"
 
 
-def _mode(rule: Rule, clause: Segment, inside: list[Cue], triggers: tuple[int, ...],
-          cues: list[Cue], past: bool | None, segs: list[Segment]) -> tuple[str, str]:
-    kinds = {c.kind for c in inside}
+def _mode(clause: Segment, inside: list[Cue], triggers: tuple[int, ...], cues: list[Cue],
+          past: bool | None, chunks: tuple[int, ...]) -> tuple[str, str]:
+    """How the clause tells the development. A denial or a look back counts when it stands in
+    the same comma-delimited piece as every one of the clause's event words: in "Trump and Kim
+    plan to meet in April, in what would be their first meeting in years" the plan stands."""
     if clause.role == "condition" or any(c.kind == "hypothetical" for c in cues):
         return "hypothetical", "a condition or hypothetical ('if', 'unless')"
-    if "negation" in kinds:
-        return "denial", "a denial or negation"
+
+    def voiding(kind: str) -> Cue | None:
+        found = [c for c in inside if c.kind == kind]
+        if found and all(any(chunks[c.first] == chunks[t] for c in found) for t in triggers):
+            return found[0]
+        return None
+
+    denial = voiding("negation")
+    if denial is not None:
+        return "denial", f"a denial ('{denial.phrase}')"
     for c in inside:
         if c.kind == "negator" and any(0 < t - c.last <= NEGATOR_WORDS for t in triggers):
             return "denial", f"negated ('{c.phrase}')"
-    if "retrospective" in kinds:
-        return "recollection", "looks back ('" + next(
-            c.phrase for c in inside if c.kind == "retrospective") + "')"
+    memory = voiding("retrospective")
+    if memory is not None:
+        return "recollection", f"looks back ('{memory.phrase}')"
     if clause.role in ("prior", "other", "relative", "aside") and past:
         return "recollection", f"an earlier or other event, in passing ('{clause.opener}')"
     return "report", ""
