@@ -131,4 +131,35 @@ def test_an_undated_report_of_what_just_happened_is_not_dated_by_publication(rul
     [f] = found(ruleset, "North Korea fired a ballistic missile, South Korea's military said.",
                 "nk-missile-test", when=datetime(2022, 1, 5, 1, tzinfo=UTC))
     assert f.facts["when"]["precision"] == "none"
-    assert f.facts["when"]["start"] == "2022-01-03" and f.facts["when"]["end"] == "2022-01-05"
+    # the days before, and the next: it may already be tomorrow where it happened
+    assert f.facts["when"]["start"] == "2022-01-03" and f.facts["when"]["end"] == "2022-01-06"
+
+
+def test_a_weekday_in_a_late_utc_report_of_an_east_asian_event_is_the_next_day(ruleset):
+    # 3:17 a.m. Wednesday in Pyongyang is Tuesday 18:17 UTC
+    [f] = found(ruleset, "North Korea launched an intercontinental ballistic missile at 3:17 a.m. "
+                         "on Wednesday, the Joint Chiefs of Staff said.", "nk-missile-test",
+                when=datetime(2017, 11, 28, 19, 30, tzinfo=UTC))
+    assert f.facts["when"]["start"] == "2017-11-29"
+
+
+def test_an_event_word_inside_a_compound_is_a_description(ruleset):
+    assert found(ruleset, "North Korea staged a parade on Saturday, rolling out land-based and "
+                          "submarine-launched ballistic missiles.", "nk-missile-test") == []
+
+
+def test_a_trip_at_home_counts_only_for_talks_with_foreign_officials(ruleset):
+    [f] = found(ruleset, "Mike Pompeo will meet Kim Yong Chol, a vice chairman of North Korea's "
+                         "ruling party, in New York later this week.", "pompeo-trip")
+    assert f.facts["where"][0]["name"] == "New York"
+    assert found(ruleset, "Mike Pompeo will travel to New York on Friday to speak to "
+                          "veterans.", "pompeo-trip") == []
+    assert found(ruleset, "Mike Pompeo met the Japanese foreign minister in Washington on "
+                          "Tuesday.", "pompeo-trip") == []
+
+
+def test_a_headline_to_before_the_event_word_is_a_plan(ruleset):
+    [f] = found(ruleset, "", "pompeo-trip",
+                title="Pompeo to tour Ukraine, Belarus and Cyprus, Jan. 3-7",
+                when=datetime(2019, 12, 27, tzinfo=UTC))
+    assert f.facts["status"] == "planned" and f.facts["when"]["precision"] == "range"

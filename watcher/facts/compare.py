@@ -78,6 +78,26 @@ def _places_compatible(a: list[dict], b: list[dict]) -> bool:
     return any(places.related(x["name"], y["name"]) for x in a for y in b)
 
 
+def _memory(facts: Facts) -> bool:
+    """Known to have happened, with no date at all: a memory ("where the missile was tested")."""
+    if facts.get("status") != "held":
+        return False
+    return any(kind_of(v) == "date" and present(v) and _window(v).precision == "none"
+               and _window(v).days > 31 for v in facts.values())
+
+
+def _dated(facts: Facts) -> bool:
+    """A date stated, or the few days of a report that something just happened."""
+    return any(kind_of(v) == "date" and present(v) and (
+        _window(v).precision != "none" or _window(v).days <= 7) for v in facts.values())
+
+
+def _vague(facts: Facts) -> bool:
+    """No date, or only the open horizon of an undated plan or memory."""
+    dates_ = [_window(v) for v in facts.values() if kind_of(v) == "date" and present(v)]
+    return not dates_ or all(d.precision == "none" and d.days > 7 for d in dates_)
+
+
 def places_overlap(a: Facts, b: Facts) -> bool:
     """Do the places of two findings overlap (or does either name none)?"""
     pa = [v for v in a.values() if kind_of(v) == "place" and v]
@@ -108,6 +128,13 @@ def compatible(a: Facts, b: Facts, slack_days: int = SLACK.days, places: str = "
     overlap) or ``any`` (only dates tell, unless either report is undated); ``identity``: the
     facts that identify a development (default: all but status).
     """
+    if _memory(a) and _dated(b) or _memory(b) and _dated(a):
+        return False  # "the missile was tested there" cannot tell which launch
+    names = set(a) & set(b) if identity is None else set(identity)
+    if not any(kind_of(a.get(n)) == "place" or kind_of(b.get(n)) == "place" for n in names) \
+            and (_vague(a) and _dated(b) or _vague(b) and _dated(a)):
+        return False  # a development only its date identifies: an undated report of one
+        # ("will test again") is not a dated one ("tested on Sunday")
     moved = _moved(a, b)
     slack = timedelta(days=slack_days)
     undated = any(kind_of(v) == "date" and present(v) and _window(v).precision == "none"

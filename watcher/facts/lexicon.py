@@ -120,8 +120,7 @@ DEFAULT_CUES: dict[str, tuple[str, ...]] = {
         "ended suddenly|ended abruptly|ended without|collapsed|broke down|made at their",
         "so far this year|this year alone|so far|in total|a total of|more than 10|at least 10",
         "dozens of|a string of|a series of|a spate of|since 2000|in 2000 and 2001|record number",
-        "anniversary|recalled|recalls|remembered|history of|had met|had launched|had fired",
-        "had held|had travelled|had traveled")),
+        "anniversary|recalled|recalls|remembered|history of")),
     "hypothetical": tuple(_forms(
         "if|unless|would have to|provided that|as long as|in exchange for|whether or not",
         "only if|depend on|depends on|depending on|dependent on|would only")),

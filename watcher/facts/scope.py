@@ -126,7 +126,8 @@ def segments(text: str, words: Words, keep: Sequence[tuple[int, int]] = ()) -> l
                 close(i)
                 start, role, opener, parent = i, "aside", "", _last_index(out)
                 continue
-            if ";" in gap or ":" in gap or _dash(gap):
+            colon = ":" in gap and not (tok == "#" and words.tokens[i - 1] == "#")  # not 7:55
+            if ";" in gap or colon or _dash(gap):
                 close(i)
                 start, role, opener, parent = i, "main", "", None
                 continue

@@ -53,6 +53,7 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         if check.scope == "title" and _check_fails(check, title, exclude):
             return []
     findings: list[Finding] = []
+    weak: list[Finding] = []  # findings that say nothing of how it stands: the fallback
     for index in sorted(by_sentence):
         occ = _occurrences(doc, by_sentence[index])
         if not holds_somewhere(rule.match, occ):
@@ -63,16 +64,32 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         if any(_check_fails(c, occ, e) for c, e in sentence_checks):
             continue
         words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
-        for finding in extract(rule, doc, index, article, baseline, by_sentence, anchors):
+        sentence_weak: list[Finding] = []
+        for finding in extract(rule, doc, index, article, baseline, by_sentence, anchors,
+                               sentence_weak):
             findings.append(replace(finding, matched=words))
-    return findings if baseline else merge(findings)
+        weak += [replace(f, matched=words) for f in sentence_weak]
+    if baseline:
+        return findings
+    if not findings:
+        # Named without a word of how it stands: it counts when it gives a date of its own
+        # ("Pompeo's Jan. 3-7 tour of Ukraine"), not as "the North's fifth launch".
+        findings = [f for f in weak if any(
+            compare.kind_of(v) == "date" and compare.present(v) and v.get("precision") != "none"
+            for v in f.facts.values())]
+    return merge(findings, rule)
 
 
-def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per development in an article: the most specific report of it wins."""
+def merge(findings: list[Finding], rule: Rule | None = None) -> list[Finding]:
+    """One finding per development in an article: the most specific report of it wins. Two
+    findings are one development as ``decide`` would judge it (the rule's identity)."""
     kept: list[Finding] = []
+    slack = rule.date_slack if rule is not None else compare.SLACK.days
+    places = rule.places if rule is not None else "overlap"
+    identity = rule.key if rule is not None and rule.key else None
     for f in sorted(findings, key=lambda f: compare.specificity(f.facts)):
-        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts) for k in kept):
+        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts, slack, places,
+                                                             identity) for k in kept):
             continue
         kept.append(f)
     return kept

@@ -52,7 +52,8 @@ def _neighbours(doc: Document, index: int) -> list[int]:
 
 def extract(rule: Rule, doc: Document, index: int, article: Article,
             baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None,
-            anchors: Lexicon | None = None) -> list[Finding]:
+            anchors: Lexicon | None = None, weak: list[Finding] | None = None
+            ) -> list[Finding]:
     """The findings of ``rule`` in sentence ``index`` (none when it reports no development).
 
     The sentence is read into mentions (``watcher.match.mentions``): the clauses holding the
@@ -64,6 +65,10 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
     With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
     itinerary on ("He will also stop in Tokyo") add their places, and their date when the
     matched sentence has none (see ``watcher.match.follow``).
+
+    With a ``weak`` list, findings whose words say nothing of how the development stands (no
+    status word, no tense: "It is the North's fifth launch in ten days") go there instead: they
+    count only when the article reports the development nowhere else.
     """
     raw = doc.sentence(index)
     if anchors is None:
@@ -86,8 +91,12 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         groups.setdefault(status, []).append(m)
     findings = []
     for status, group in groups.items():
-        findings += _findings(rule, doc, index, article, baseline, by_sentence, sentence,
-                              status, group)
+        made = _findings(rule, doc, index, article, baseline, by_sentence, sentence, status,
+                         group)
+        if weak is not None and not baseline and not any(m.cued for m in group):
+            weak += made
+        else:
+            findings += made
     return findings
 
 
@@ -125,12 +134,14 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
         if not recent:
             return []  # only past dates: a recollection
         when_list = recent
-    if not baseline and pub is not None and len(when_list) > 1:
+    if not baseline and pub is not None and len(when_list) > 1 and status != "held":
         # "on Friday called off a trip next week": the report's own day is not the event's
+        # (what happened may well have happened on it)
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
     named = [p for m in group for _, _, p in m.places]
-    where = _outside(rule, places.fold(named))
+    said = {h.term for h in (by_sentence or {}).get(index, ())}
+    where = _outside(rule, places.fold(named), said)
     date_spec = next((f for f in rule.facts if f.type == "date"), None)
     place_spec = next((f for f in rule.facts if f.type == "place"), None)
     for j in _neighbours(doc, index):
@@ -148,7 +159,8 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
         where += [p for p in extra_where if p not in where]
         if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = extra_when
-    if not baseline and not where and named and place_spec and place_spec.outside:
+    if not baseline and not where and named and place_spec and \
+            (place_spec.outside or place_spec.home):
         return []  # everything named happens at home: "a speech in Washington"
     choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
     terms: dict[str, list[str]] = {}
@@ -164,10 +176,19 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
     return findings
 
 
-def _outside(rule: Rule, found: list[places.Place]) -> list[places.Place]:
+def _outside(rule: Rule, found: list[places.Place], named: set[str] | None = None
+             ) -> list[places.Place]:
+    """The venues that count: none inside the place fact's ``outside`` places, and one inside
+    its ``home`` places only when the sentence names a word of ``home_needs`` (the term lists
+    it ``named``): "talks with North Korean officials in New York" is a trip, "a speech in
+    Kansas" is not."""
     spec = next((f for f in rule.facts if f.type == "place"), None)
-    if spec and spec.outside:
+    if spec is None:
+        return found
+    if spec.outside:
         found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
+    if spec.home and not (spec.home_needs and spec.home_needs in (named or set())):
+        found = [p for p in found if not any(places.within(p.name, h) for h in spec.home)]
     return found
 
 
@@ -198,19 +219,7 @@ def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, s
 
 
 def _places(rule: Rule, text: str) -> list[places.Place]:
-    spec = next((f for f in rule.facts if f.type == "place"), None)
-    found = places.venues(text)
-    if spec and spec.outside:
-        found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
-    return found
-
-
-def _home_only(rule: Rule, text: str) -> bool:
-    """Every venue in ``text`` lies inside the rule's ``outside`` places."""
-    spec = next((f for f in rule.facts if f.type == "place" and f.outside), None)
-    found = places.venues(text)
-    return spec is not None and bool(found) and all(
-        any(places.within(p.name, o) for o in spec.outside) for p in found)
+    return _outside(rule, places.venues(text))
 
 
 def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,

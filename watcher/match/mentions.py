@@ -159,7 +159,10 @@ def mentions(rule: Rule, sentence: Sentence, hits: Sequence[Hit], *, baseline: b
         return []
     located = [(sentence.word(h.start - sentence.offset), sentence.word(h.end - 1 -
                 sentence.offset), h) for h in hits]
-    triggers = [(a, b) for a, b, h in located if h.term in parties.event]
+    # An event word inside a hyphenated compound describes a thing, not the event:
+    # "submarine-launched missiles", "a Pompeo-led visit".
+    triggers = [(a, b) for a, b, h in located if h.term in parties.event
+                and not _compound(sentence.text, h.start - sentence.offset)]
     if not triggers:
         return []
     cues = [c for c in lexicon.scan(words) if c.first not in sentence.dated]
@@ -174,6 +177,10 @@ def mentions(rule: Rule, sentence: Sentence, hits: Sequence[Hit], *, baseline: b
             continue
         out.append(_mention(rule, sentence, index, tuple(trig), cues, own, located, baseline))
     return out
+
+
+def _compound(text: str, start: int) -> bool:
+    return start > 0 and text[start - 1] == "-"
 
 
 def _own_anchors(sentence: Sentence, located: list[tuple[int, int, Hit]], parties: Parties
@@ -234,7 +241,7 @@ def _mention(rule: Rule, sentence: Sentence, index: int, triggers: tuple[int, ..
     clause = segs[index]
     reach = _reach(segs, index)
     inside = [c for c in cues if any(c.first in segs[i] for i in reach)]
-    past = _tense(inside, segs, index, cues)
+    past = _tense(inside, segs, index, cues, sentence.words, triggers)
     status = _status(inside, cues, segs, past)
     mode, reason = _mode(clause, inside, triggers, cues, past, sentence.chunks)
     places = []
@@ -274,16 +281,25 @@ def _reach(segs: list[Segment], index: int) -> list[int]:
     return out
 
 
-def _tense(inside: list[Cue], segs: list[Segment], index: int, cues: list[Cue]) -> bool | None:
+def _tense(inside: list[Cue], segs: list[Segment], index: int, cues: list[Cue], words: Words,
+           triggers: tuple[int, ...] = ()) -> bool | None:
     """True for the past, False for the future, None when the clause does not tell. A clause
-    without a verb of its own ("after scrapping his stop") takes the tense of the sentence."""
-    if any(c.kind == "future" for c in inside):
+    without a verb of its own takes the tense of the sentence ("after scrapping his stop"),
+    except an earlier event told as a noun: "after North Korea's claimed H-bomb blast" is past
+    whatever comes next. "to" right before the event word looks ahead ("Pompeo to tour Asia",
+    "preparing to launch")."""
+    if any(c.kind == "future" for c in inside) or any(
+            t > 0 and words.tokens[t - 1] == "to" for t in triggers):
         return False
     if any(c.kind == "past" for c in inside) or any(c.kind == "held" for c in inside):
         return True
     own = {c.kind for c in inside}
     if own & {"planned", "announced", "rumored"}:
         return False
+    clause = segs[index]
+    if clause.role == "prior" and not any(words.tokens[i].endswith("ing")
+                                          for i in range(clause.first, clause.last + 1)):
+        return True
     whole = {c.kind for c in cues}
     if "future" in whole:
         return False

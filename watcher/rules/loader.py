@@ -42,7 +42,7 @@ PLACE_IDENTITY = ("overlap", "any")
 # "happened" reads better than "held" for one-off events; both name the same status.
 STATUS_SYNONYMS = {"happened": "held"}
 CHECK_KEYS = ("if", "in", "because")
-FACT_KEYS = ("type", "required", "scope", "value", "outside", "terms")
+FACT_KEYS = ("type", "required", "scope", "value", "outside", "home", "home_needs", "terms")
 NEAR_KEYS = ("terms", "words", "ordered")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -366,6 +366,24 @@ def _facts(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> tuple[Fac
                     raise f.error(n, f"unknown place '{v}'", key="outside",
                                   hint="use a gazetteer name such as 'United States'")
             outside = tuple(v for _, v in items)
+        home: tuple[str, ...] = ()
+        home_needs = None
+        if "home" in m or "home_needs" in m:
+            if ftype != "place":
+                raise f.error(vnode, "'home' and 'home_needs' only go with type place",
+                              key="home")
+            if "home" not in m or "home_needs" not in m:
+                raise f.error(vnode, "'home' and 'home_needs' go together: venues inside "
+                              "'home' count only in a sentence naming a word of 'home_needs'",
+                              key="home", hint="home: [United States], home_needs: foreign")
+            items = f.strings(m["home"][1], "home")
+            for n, v in items:
+                if v not in ALL:
+                    raise f.error(n, f"unknown place '{v}'", key="home",
+                                  hint="use a gazetteer name such as 'United States'")
+            home = tuple(v for _, v in items)
+            home_needs = _ref(f, m["home_needs"][1], f.string(m["home_needs"][1], "home_needs"),
+                              terms)
         term_list = None
         if ftype == "term":
             if "terms" not in m:
@@ -376,7 +394,8 @@ def _facts(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> tuple[Fac
         elif "terms" in m:
             raise f.error(m["terms"][1], "'terms' only goes with type term", key="terms")
         required = f.boolean(m["required"][1], "required") if "required" in m else False
-        out.append(FactSpec(name, ftype, required, scope, value, outside, term_list))
+        out.append(FactSpec(name, ftype, required, scope, value, outside, term_list, home,
+                            home_needs))
     return tuple(out)
 
 

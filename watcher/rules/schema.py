@@ -92,6 +92,8 @@ class FactSpec:
     value: str | None = None  # constant
     outside: tuple[str, ...] = ()  # place: venues inside these do not count
     terms: str | None = None  # term: the term list whose matched entry is the value
+    home: tuple[str, ...] = ()  # place: venues inside these count only with a home_needs word
+    home_needs: str | None = None  # a term list
 
 
 @dataclass(frozen=True)
