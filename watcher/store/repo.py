@@ -184,8 +184,11 @@ def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_secon
                           limit: int = 200) -> list[tuple[int, Entry]]:
     from watcher.store.lease import claim
 
+    # Oldest first by publication, whatever order the feeds list them in: a cancellation is
+    # analysed after the announcement it cancels (an entry without a date, when it was seen).
     rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
-                 where=[EntryRow.state == "pending"], order_by=EntryRow.id)
+                 where=[EntryRow.state == "pending"],
+                 order_by=(func.coalesce(EntryRow.published, EntryRow.seen_at), EntryRow.id))
     return [(r.id, Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
                          summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
             for r in rows]
