@@ -3,6 +3,7 @@ decision and Slack delivery, all real (bench/accuracy.py). Run with ``-s`` to se
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,9 +83,12 @@ def test_newest_first_batches_over_several_feeds_reach_the_pipeline(tmp_path):
     assert result.as_dict()["batch"] == 2 and result.as_dict()["feeds"] == 2
 
 
-def test_batch_all_is_one_poll(tmp_path):
+def test_batch_all_is_one_poll_and_json_gives_the_figures(tmp_path, capsys):
     corpus = tmp_path / "tiny.yaml"
     corpus.write_text(CORPUS, encoding="utf-8")
-    result = accuracy.run(corpus, accuracy.Mode(order="newest-first", batch=None))
-    assert result.polls == 1 and not result.warnings
-    assert len(result.score.outcomes) == 5
+    assert accuracy.main([str(corpus), "--order", "newest-first", "--batch", "all", "--json"]) == 0
+    [figures] = json.loads(capsys.readouterr().out)
+    assert figures["polls"] == 1 and figures["warnings"] == []
+    assert figures["batch"] == "all" and figures["order"] == "newest-first"
+    assert figures["cases"] == {"alert": 2, "quiet": 2, "judge": 1}
+    assert figures["alert_groups"] == 1

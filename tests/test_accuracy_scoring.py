@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.accuracy import build_parser
+from bench.accuracy import Mode, Result, build_parser, report
 from bench.accuracy_scoring import (
     Case,
     Posted,
@@ -191,6 +191,23 @@ def test_shipped_corpora_load():
         cases = parse_cases(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
         assert cases, path
         assert all(c.published for c in cases), path
+        assert [c.id for c in chronological(cases)] == [c.id for c in cases], path
+        assert "\n# split:" in path.read_text(encoding="utf-8"), f"{path}: no split note"
+
+
+def test_report_prints_figures_noise_misses_and_duplicates(capsys):
+    cases = [case("a1", "alert", "trip"), case("a2", "alert", "trip"), case("b", "alert"),
+             case("q", "quiet"), case("j", "judge")]
+    s = run_score(cases, [post("a1", text="Trip"), post("a2", text="Trip again"),
+                          post("q", text="Update: known")])
+    report(Result(Path("c.yaml"), Mode("newest-first", None, 2), s, 1.25, 1))
+    out = capsys.readouterr().out
+    assert "5 cases (newest-first, batch all, 2 feed(s)), 3 Slack message(s)" in out
+    assert "quiet posted: q  | Update: known" in out
+    assert "missed group: b (b)" in out
+    assert "duplicate: trip: 2 top-level posts" in out
+    assert "precision 0.500  recall 0.500  duplicates 1" in out
+    assert "  free  j " in out and "  MISS  b " in out and "  NOISE q " in out
 
 
 def test_every_option_of_the_bench_is_in_its_readme():
