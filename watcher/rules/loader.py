@@ -16,7 +16,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from watcher.errors import RuleError
-from watcher.facts.gazetteer import ALL
+from watcher.facts import places
 from watcher.facts.status import STATUSES
 from watcher.rules.nodes import NodeReader as _File
 from watcher.rules.schema import (
@@ -280,7 +280,7 @@ def _facts(f: _File, node: Node) -> tuple[FactSpec, ...]:
                               key="outside")
             items = f.strings(m["outside"][1], "outside")
             for n, v in items:
-                if v not in ALL:
+                if not places.known(v):
                     raise f.error(n, f"unknown place '{v}'", key="outside",
                                   hint="use a gazetteer name such as 'United States'")
             outside = tuple(v for _, v in items)
