@@ -54,7 +54,7 @@ def _build(which: str):
         return handkept_gazetteer.pattern()
     from watcher.facts import places
 
-    places.gazetteer.cache_clear()
+    places.forget()
     return places.gazetteer()
 
 

@@ -46,7 +46,10 @@ Which text is a name (the policy)
 
 Cost: the index is built on first use, once per process, from the JSON files (reading cities
 with an ``object_hook`` that keeps only what the index needs, so the whole table is never in
-memory). ``bench/gazetteer.py`` measures load time and memory against the old hand-kept list.
+memory). ``bench/gazetteer.py`` measures it against the old hand-kept list: 32,361 places and
+61,388 names; 1.5-2.4 s to build with the machine's 2 cores shared with other test runs (load
+average 5-7), some 100-130x the old list's 16-25 ms; 20.6 MiB kept (peak 49 MiB while building;
+the process grows by 38 MiB); matching a sentence costs 0.7-0.9x what the old regex did.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ minister", "Washington-based") is not where something happens and is skipped.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import ahocorasick
@@ -97,10 +98,23 @@ def current() -> Overlay:
     return _current[0]
 
 
-@lru_cache(maxsize=1)
+_built: list[Gazetteer] = []
+_building = threading.Lock()
+
+
 def gazetteer() -> Gazetteer:
-    """The GeoNames-based index, built on first use (once per process)."""
-    return build()
+    """The GeoNames-based index, built on first use (once per process, whatever the threads)."""
+    if not _built:
+        with _building:
+            if not _built:
+                _built.append(build())
+    return _built[0]
+
+
+def forget() -> None:
+    """Drop the index; the next use builds it again (``bench/gazetteer.py`` times the build)."""
+    with _building:
+        _built.clear()
 
 
 def _entry(name: str) -> Entry | None:
@@ -288,5 +302,6 @@ def venues(text: str) -> list[Place]:
     return [p for p in out if not any(q.name != p.name and within(q.name, p.name) for q in out)]
 
 
-__all__ = ["EMPTY", "KINDS", "Overlay", "Place", "PlaceDef", "chain", "describe", "find_places",
-           "known", "place", "rank", "related", "resolve", "use", "venues", "within"]
+__all__ = ["EMPTY", "KINDS", "Overlay", "Place", "PlaceDef", "chain", "current", "describe",
+           "find_places", "forget", "gazetteer", "known", "place", "rank", "related", "resolve",
+           "use", "venues", "within"]

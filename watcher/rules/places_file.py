@@ -85,13 +85,13 @@ def load_places_file(path: Path) -> Overlay:
             raise f.error(m["kind"][1], f"unknown kind '{kind}'", key="kind",
                           hint=f"one of: {', '.join(KINDS)}")
         parent = (m["in"][1], f.string(m["in"][1], "in")) if "in" in m else None
-        aliases = tuple(_name(f, n, "aliases") for n, _ in f.strings(m["aliases"][1], "aliases")
-                        ) if "aliases" in m else ()
-        for alias_node, alias in zip(m["aliases"][1].value if "aliases" in m else (), aliases,
-                                     strict=True):
+        items = [(n, _name(f, n, "aliases")) for n, _ in f.strings(m["aliases"][1], "aliases")
+                 ] if "aliases" in m else []
+        for alias_node, alias in items:
             if owner.get(alias, name) != name:
                 raise f.error(alias_node, f"'{alias}' already names '{owner[alias]}'",
                               key="aliases", hint="a name may stand for one place only")
+        aliases = tuple(alias for _, alias in items)
         for n in (name, *aliases):
             owner.setdefault(n, name)
         owner[name] = name
