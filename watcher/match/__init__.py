@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from watcher.facts import compare
+from watcher.facts import compare, places
 from watcher.match.extract import extract
 from watcher.match.prefilter import Hit, unmask
 from watcher.match.text import Document
@@ -95,6 +95,7 @@ def merge(findings: list[Finding]) -> list[Finding]:
 def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False
                   ) -> list[Finding]:
     doc = Document.build(article.title, article.text)
+    places.use(ruleset.places)  # the operator's places file of these rules
     out: list[Finding] = []
     for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
         rule = ruleset.rules.get(rule_id)
