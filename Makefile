@@ -28,6 +28,7 @@ check: install
 bench: install
 	$(PY) bench/accuracy.py
 	$(PY) bench/rules_scale.py
+	$(PY) bench/gazetteer.py
 	$(PY) bench/extraction.py
 	$(PY) bench/polling.py
 

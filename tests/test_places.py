@@ -1,4 +1,4 @@
-"""The gazetteer, venues in a sentence, and place containment."""
+"""The gazetteer (GeoNames + the curated layer), venues in a sentence, and place containment."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_aliases(alias, name):
 
 
 def test_containment_chain_and_relation():
-    assert chain("Hanoi") == ("Hanoi", "Vietnam", "Southeast Asia")
+    assert chain("Hanoi") == ("Hanoi", "Vietnam", "Southeast Asia", "Asia")
     assert related("Vietnam", "Hanoi") and related("Hanoi", "Vietnam")
     assert not related("Hanoi", "Thailand")
     assert within("Korean DMZ", "Korean Peninsula") and within("Pyongyang", "Korean Peninsula")
@@ -56,12 +56,22 @@ def test_lower_case_words_are_not_places():
     assert find_places("a turkey for china plates in jordan") == []
 
 
-def test_gazetteer_is_consistent():
-    from collections import Counter
+def test_curated_layer_is_consistent():
+    from watcher.facts import curated
+    from watcher.facts.places import gazetteer
 
-    from watcher.facts.gazetteer import ALL
-    assert all(parent in ALL for _, parent, _ in ALL.values() if parent)
-    aliases = Counter(a for _, _, names in ALL.values() for a in names)
-    assert [a for a, n in aliases.items() if n > 1] == []
-    assert all(chain(name)[-1] in ALL and ALL[chain(name)[-1]][0] == "region" or
-               ALL[chain(name)[-1]][1] is None for name in ALL)
+    entries = gazetteer().entries
+    for name, (_kind, parent) in entries.items():  # everything lies in something known
+        assert parent is None or parent in entries, (name, parent)
+    for region, (parent, _) in curated.REGIONS.items():
+        assert entries[region][0] == "region" and (parent is None or parent in curated.REGIONS)
+    for name, (_kind, parent, _) in curated.PLACES.items():
+        assert parent in entries, name
+    assert all(name in entries for name in curated.ALIASES)
+    assert all(new in entries for new in curated.OLD_NAMES.values())
+    assert not curated.STOP & curated.KEEP
+    # every country lies in a region, and every chain ends in a region or a country
+    countries = [n for n, (k, _) in entries.items() if k == "country"]
+    assert len(countries) > 190
+    assert all(entries[chain(n)[-1]][0] in ("region", "country") for n in entries)
+    assert [n for n in countries if len(chain(n)) < 2] == ["Antarctica"]

@@ -271,7 +271,7 @@ def place_news(new: Any, known: list[Any], refine: bool = True) -> list[str]:
         name = p["name"]
         added = not any(places.related(name, k) for k in names)
         # a venue inside a known country or region, and nothing known lies inside it
-        venue = refine and places.rank(p.get("kind")) == 0 and \
+        venue = refine and places.rank(p.get("kind")) < places.rank("country") and \
             any(places.within(name, k) and k != name for k in names) and \
             not any(places.within(k, name) for k in names)
         if added or venue:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from watcher.facts import compare
+from watcher.facts import compare, places
 from watcher.facts.lexicon import Lexicon
 from watcher.match.conditions import holds, holds_somewhere
 from watcher.match.extract import extract
@@ -98,6 +98,7 @@ def merge(findings: list[Finding], rule: Rule | None = None) -> list[Finding]:
 def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False
                   ) -> list[Finding]:
     doc = Document.build(article.title, article.text)
+    places.use(ruleset.places)  # the operator's places file of these rules
     out: list[Finding] = []
     for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
         rule = ruleset.rules.get(rule_id)

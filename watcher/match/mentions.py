@@ -291,7 +291,8 @@ def _tense(inside: list[Cue], segs: list[Segment], index: int, cues: list[Cue], 
     if any(c.kind == "future" for c in inside) or any(
             t > 0 and words.tokens[t - 1] == "to" for t in triggers):
         return False
-    if any(c.kind == "past" for c in inside) or any(c.kind == "held" for c in inside):
+    if any(c.kind == "past" for c in inside) or any(c.kind == "held" for c in inside) or \
+            any(_past_form(words, t) for t in triggers):
         return True
     own = {c.kind for c in inside}
     if own & {"planned", "announced", "rumored"}:
@@ -306,6 +307,16 @@ def _tense(inside: list[Cue], segs: list[Segment], index: int, cues: list[Cue], 
     if "past" in whole or "held" in whole:
         return True
     return None
+
+
+_PASSIVE = frozenset(("is", "are", "be", "been", "being", "will", "would", "to", "was", "were"))
+
+
+def _past_form(words: Words, t: int) -> bool:
+    """The event word is a verb in the past tense ("launched", "visited"), not a participle
+    after a form of "be" ("is expected", "was scheduled") or a plan ("to be held")."""
+    tok = words.tokens[t]
+    return len(tok) > 4 and tok.endswith("ed") and (t == 0 or words.tokens[t - 1] not in _PASSIVE)
 
 
 def _status(inside: list[Cue], cues: list[Cue], segs: list[Segment], past: bool | None) -> str:

@@ -14,6 +14,7 @@ from watcher.match import Document, holds
 from watcher.match.extract import extract
 from watcher.match.prefilter import unmask
 from watcher.rules.loader import load_rule_file, load_ruleset
+from watcher.rules.places_file import PLACES_FILE, load_places_file
 from watcher.rules.schema import RuleSet
 from watcher.rules.testing import run_test_files
 from watcher.types import Article, Known
@@ -36,7 +37,10 @@ def check(path: Path) -> int:
         count = len(ruleset.rules)
     else:
         try:
-            count = len(load_rule_file(path))
+            if path.name == PLACES_FILE:
+                load_places_file(path)
+            else:
+                count = len(load_rule_file(path))
         except RuleError as exc:
             errors.append(exc)
     for err in errors:

@@ -16,11 +16,12 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from watcher.errors import RuleError
-from watcher.facts.gazetteer import ALL
+from watcher.facts import gazetteer, places
 from watcher.facts.lexicon import CUE_KINDS, STATUS_ORDER
 from watcher.facts.status import STATUSES
 from watcher.match.prefilter import phrase_key
 from watcher.rules.nodes import NodeReader as _File
+from watcher.rules.places_file import PLACES_FILE, load_places
 from watcher.rules.schema import (
     CONDITION_OPS,
     FACT_SCOPES,
@@ -362,9 +363,10 @@ def _facts(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> tuple[Fac
                               key="outside")
             items = f.strings(m["outside"][1], "outside")
             for n, v in items:
-                if v not in ALL:
+                if not places.known(v):
                     raise f.error(n, f"unknown place '{v}'", key="outside",
-                                  hint="use a gazetteer name such as 'United States'")
+                                  hint="use a gazetteer name such as 'United States', or add "
+                                       f"the place to {PLACES_FILE}")
             outside = tuple(v for _, v in items)
         home: tuple[str, ...] = ()
         home_needs = None
@@ -378,9 +380,10 @@ def _facts(f: _File, node: Node, terms: dict[str, tuple[str, ...]]) -> tuple[Fac
                               key="home", hint="home: [United States], home_needs: foreign")
             items = f.strings(m["home"][1], "home")
             for n, v in items:
-                if v not in ALL:
+                if not places.known(v):
                     raise f.error(n, f"unknown place '{v}'", key="home",
-                                  hint="use a gazetteer name such as 'United States'")
+                                  hint="use a gazetteer name such as 'United States', or add "
+                                       f"the place to {PLACES_FILE}")
             home = tuple(v for _, v in items)
             home_needs = _ref(f, m["home_needs"][1], f.string(m["home_needs"][1], "home_needs"),
                               terms)
@@ -415,6 +418,8 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None
                  ) -> tuple[RuleSet, list[RuleError]]:
     """Load every ``*.yaml`` directly in ``directory``; keep the last good version of bad files.
 
+    ``places.yaml`` is the operator's places file (``watcher.rules.places_file``), not rules.
+
     The returned RuleSet is complete before it is returned: the caller swaps it in atomically.
     """
     directory = Path(directory)
@@ -422,10 +427,11 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None
         err = RuleError(str(directory), None, "rules folder not found",
                         hint="set [rules] path in the config")
         return RuleSet(fingerprint=hashlib.sha256(b"").hexdigest()), [err]
-    errors: list[RuleError] = []
+    overlay, errors = load_places(directory, previous.places if previous is not None else None)
+    places.use(overlay)  # rules name these places in 'outside'
     rules: dict[str, Any] = {}
     files: dict[str, tuple[str, ...]] = {}
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(gazetteer.fingerprint().encode())  # places are facts too
     paths = sorted(p for p in directory.glob("*.yaml") if p.is_file())
     for path in paths:
         name = str(path)
@@ -433,6 +439,8 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None
             digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
         except OSError:
             pass
+        if path.name == PLACES_FILE:
+            continue
         try:
             loaded = load_rule_file(path)
             clash = next((r for r in loaded if r.id in rules), None)
@@ -452,4 +460,5 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None
         for rule in loaded:
             rules[rule.id] = rule
         files[name] = tuple(r.id for r in loaded)
-    return RuleSet(rules=rules, files=files, fingerprint=digest.hexdigest()), errors
+    return RuleSet(rules=rules, files=files, fingerprint=digest.hexdigest(),
+                   places=overlay), errors

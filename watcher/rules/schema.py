@@ -12,6 +12,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from watcher.facts.lexicon import Lexicon
+from watcher.facts.places import EMPTY, Overlay
 from watcher.facts.status import STATUSES
 
 if TYPE_CHECKING:
@@ -153,6 +154,7 @@ class RuleSet:
     rules: dict[str, Rule] = field(default_factory=dict)
     files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fingerprint: str = ""
+    places: Overlay = EMPTY  # the operator's places file (rules/places.yaml)
 
     @cached_property
     def prefilter(self) -> Prefilter:
