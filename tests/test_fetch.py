@@ -409,3 +409,25 @@ def test_unknown_or_unbounded_encodings_are_refused(http_server, header):
         r = f.get(url)
     assert r.status == "unsupported_encoding" and r.body == b""
     assert "only gzip and deflate are decoded" in r.error
+
+
+def test_requests_to_one_host_are_limited(http_server):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def slow(req):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return Reply(body=b"<p>x</p>")
+
+    url = http_server.route("/slow", slow)
+    with make(http_server, max_per_host=2) as f, ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: f.get(url), range(16)))
+    assert all(r.ok for r in results)
+    assert most[0] == 2

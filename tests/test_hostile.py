@@ -67,3 +67,66 @@ def test_stacked_gzip_page_and_feed_stay_within_memory(http_server, tmp_path):
           f"{len(result.watch.hwm_kb)} processes)")
     assert len(result.watch.hwm_kb) >= 2  # the service and its extraction worker
     assert peak <= 400 * MB
+
+
+def test_a_feed_of_20000_items_does_not_become_20000_page_fetches(http_server, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    items = [{"title": f"Item {i}", "link": http_server.url(f"/p/{i}.html"),
+              "summary": f"story number {i}", "published": base + timedelta(minutes=i)}
+             for i in range(20_000)]
+    body = rss(items)
+    assert len(body) > 1_000_000
+    feed = http_server.route("/flood.rss", Reply(body=body, content_type="application/rss+xml"))
+    cfg = write_config(tmp_path, feeds=[feed])
+
+    result = run_once(cfg, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    pages = [r.path for r in http_server.requests if r.path.startswith("/p/")]
+    print(f"page requests in the cycle: {len(pages)}")
+    assert 0 < len(pages) <= 1000
+    assert len(pages) == 200  # [fetch] max_entries_per_poll, the default
+    newest = {f"/p/{i}.html" for i in range(19_800, 20_000)}
+    assert set(pages) == newest  # the newest by published date
+    db = sqlite3.connect(tmp_path / "watcher.db")
+    assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 200
+
+
+def _two_feeds(http_server, tag: str, entity_text: str, summary: str) -> list[str]:  # type: ignore[no-untyped-def]
+    big = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title><item>'
+           f"<title>Entities</title><guid>{tag}-big</guid>"
+           f"<link>{http_server.url(f'/{tag}/big.html')}</link>"
+           f"<description>{entity_text}</description></item></channel></rss>").encode()
+    small = rss([{"title": "Pompeo to travel", "link": http_server.url(f"/{tag}/gone.html"),
+                  "summary": summary}])
+    return [http_server.route(f"/{tag}/big.rss", Reply(body=big, content_type="application/rss+xml")),
+            http_server.route(f"/{tag}/small.rss", Reply(body=small,
+                                                         content_type="application/rss+xml"))]
+
+
+def test_quadratic_inputs_do_not_stall_the_cycle(http_server, tmp_path):
+    """A 600 KB feed of `&lt;` entities and a 60 KB "A. A. A." summary whose page 404s, against
+    the same cycle over ordinary text of the same sizes (the reference, measured here)."""
+    import time
+
+    runs = {}
+    for tag, entities, summary in (("plain", "word " * 120_000, "Word of the day. " * 3530),
+                                   ("hostile", "&lt;" * 150_000, "A. " * 20_000)):
+        feeds = _two_feeds(http_server, tag, entities, summary)
+        assert 590_000 < len(entities) <= 600_000 and 59_000 < len(summary) <= 60_010
+        folder = tmp_path / tag
+        folder.mkdir()
+        cfg = write_config(folder, feeds=feeds)
+        started = time.monotonic()
+        result = run_once(cfg, folder)
+        runs[tag] = time.monotonic() - started
+        assert result.returncode == 0, result.stderr
+        db = sqlite3.connect(folder / "watcher.db")
+        states = dict(db.execute("SELECT link, status FROM entries"))
+        assert states[http_server.url(f"/{tag}/gone.html")] == "not_found"
+        assert len(states) == 2 and set(db.execute("SELECT state FROM entries")) == {("done",)}
+    print(f"cycle over ordinary text {runs['plain']:.1f}s, over the hostile inputs "
+          f"{runs['hostile']:.1f}s")
+    assert runs["hostile"] < 3 * runs["plain"]

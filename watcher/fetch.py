@@ -15,6 +15,8 @@ Safety, on every request and on every redirect hop:
   being inflated in memory; a coding other than gzip/deflate (br, zstd, compress...) is
   refused (``unsupported_encoding``), never handed to a decoder without a limit;
 * redirects are followed by hand, at most ``max_redirects``, each target checked again;
+* at most ``max_per_host`` requests to one host name at a time (``netguard.HostSlots``); a
+  request waits for a free slot before its own time starts, at most four times ``timeout``;
 * no requests to loopback, private, link-local, multicast, reserved or otherwise non-global
   addresses, unless ``settings.allow_private_addresses``: ``watcher.netguard`` checks every
   address when the connection is made, so DNS rebinding between check and connect does not get
@@ -247,6 +249,7 @@ class Fetcher:
         self.settings = s = settings or FetchSettings()
         self.allow_hosts = frozenset(h.lower() for h in (allow_hosts or ()))
         self._guarded = transport is None
+        self._hosts = netguard.HostSlots(s.max_per_host)
         if transport is None:
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
             transport = httpx.HTTPTransport(limits=limits, verify=verify)
@@ -272,6 +275,19 @@ class Fetcher:
             accept: str | None = None, allowed_types: tuple[str, ...] | None = None,
             ) -> FetchResult:
         """GET ``url`` following redirects by hand. Never raises for network/HTTP problems."""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        try:
+            with self._hosts.slot(host, 4 * self.settings.timeout):
+                return self._get(url, etag, last_modified, accept, allowed_types)
+        except netguard.HostBusy as exc:
+            return self._result(url, FetchStatus.TIMEOUT, None, b"", {}, str(exc),
+                                time.monotonic())
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None, accept: str | None,
+             allowed_types: tuple[str, ...] | None) -> FetchResult:
         s = self.settings
         start = time.monotonic()
         headers = {"Accept": accept or "*/*"}

@@ -27,7 +27,9 @@ What this module guarantees, for a transport set up with ``install_guard``:
   own; it runs in a helper thread);
 * inside ``request_deadline``, every connect, read, write and TLS handshake waits only for what
   is left of the whole request's time, so a server trickling a byte at a time cannot stretch a
-  request past its deadline.
+  request past its deadline;
+* ``HostSlots`` lets only a few requests go to one host name at a time, so a feed listing
+  thousands of links to one site cannot turn the service into a flood against it.
 
 What it does not do: ``allow_private`` turns the address check off, and ``allow_hosts`` exempts
 exact ``host:port`` origins (tests serve a first hop from 127.0.0.1; never use it in
@@ -55,8 +57,8 @@ import httpcore
 import httpx
 
 __all__ = [
-    "AddressRefused", "GuardedBackend", "LookupFailed", "address_problem", "check_host",
-    "install_guard", "request_deadline",
+    "AddressRefused", "GuardedBackend", "HostBusy", "HostSlots", "LookupFailed",
+    "address_problem", "check_host", "install_guard", "request_deadline",
 ]
 
 
@@ -66,6 +68,10 @@ class AddressRefused(Exception):
 
 class LookupFailed(Exception):
     """The host name did not resolve, or not within the time allowed."""
+
+
+class HostBusy(Exception):
+    """No request slot for the host came free within the time allowed."""
 
 
 # -- address checks ----------------------------------------------------------------------------
@@ -179,6 +185,38 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
     except (OSError, UnicodeError) as exc:
         raise LookupFailed(f"DNS lookup failed for {host}: {exc}") from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+# -- requests per host -------------------------------------------------------------------------
+
+
+class HostSlots:
+    """At most ``limit`` requests to one host name at a time, across the threads sharing it."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._cond = threading.Condition()
+        self._busy: dict[str, int] = {}  # host -> requests running (hosts at 0 are dropped)
+
+    @contextmanager
+    def slot(self, host: str, timeout: float) -> Iterator[None]:
+        """Hold one of ``host``'s slots for the block; HostBusy after ``timeout`` seconds."""
+        host = host.lower()
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._busy.get(host, 0) < self.limit, timeout):
+                raise HostBusy(f"no free slot for {host} within {timeout:g}s "
+                               f"({self.limit} requests at a time per host)")
+            self._busy[host] = self._busy.get(host, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                left = self._busy[host] - 1
+                if left:
+                    self._busy[host] = left
+                else:
+                    del self._busy[host]
+                self._cond.notify_all()
 
 
 # -- the whole-request deadline ----------------------------------------------------------------

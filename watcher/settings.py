@@ -53,6 +53,8 @@ class FetchSettings:
     max_redirects: int = 5
     user_agent: str = "watcher/0.1 (+https://github.com/watcher)"
     extract_timeout: float = 20.0  # seconds per page in the extraction worker
+    max_entries_per_poll: int = 200  # entries taken from one feed per poll, newest first
+    max_per_host: int = 2  # requests to one host at the same time
 
 
 @dataclass(frozen=True)
