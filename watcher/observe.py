@@ -1,9 +1,15 @@
-"""Observability: Prometheus metrics, the /healthz and /metrics endpoint, log formats."""
+"""Observability: Prometheus metrics, the /healthz and /metrics endpoint, log formats.
+
+What leaves the process here is made safe first: every log line and every ``/healthz`` reason
+goes through ``watcher.redact.redact`` (no password, no token), and control characters in log
+lines are shown as escapes (``\x1b``), never sent raw to a terminal.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -15,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from watcher.redact import redact
 
 
 class Metrics:
@@ -79,14 +87,16 @@ class Health:
         self.last_cycle_ok, self.last_error = self.clock(), None
 
     def cycle_failed(self, error: str) -> None:
-        self.last_error = error
+        self.last_error = redact(error)
 
     def check(self) -> tuple[bool, str]:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-            return False, f"database unreachable: {type(exc).__name__}: {str(exc)[:200]}"
+            return False, redact(f"database unreachable: {type(exc).__name__}: {str(exc)[:200]}")
+        if self.last_cycle_ok is None and self.last_error:
+            return False, self.last_error  # start-up (or the first cycle) is failing
         now = self.clock()
         last = self.last_cycle_ok or self.started
         if now - last > self.max_cycle_age:
@@ -97,11 +107,21 @@ class Health:
         return True, "ok"
 
 
-def serve_http(listen: str, metrics: Metrics, health: Health) -> ThreadingHTTPServer:
-    """Start the /healthz and /metrics endpoint in a daemon thread."""
+def serve_http(listen: str, metrics: Metrics, health: Health,
+               timeout: float = 10.0) -> ThreadingHTTPServer:
+    """Start the /healthz and /metrics endpoint in a daemon thread.
+
+    ``listen`` is ``host:port``; an IPv6 host goes in brackets (``[::1]:9464``). A client that
+    does not send its request within ``timeout`` seconds (or stops reading the answer) is
+    disconnected, so slow clients cannot pile up threads."""
     host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
 
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            self.timeout = timeout  # every read and write on the connection
+            super().setup()
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import ConfigError
+from watcher.redact import register_url
 
 DEFAULT_CONFIG = "watcher.toml"
 
@@ -159,7 +160,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
-    return settings_from_dict(raw, p)
+    settings = settings_from_dict(raw, p)
+    register_url(settings.database.url)  # never shown from here on (watcher.redact)
+    return settings
 
 
 def settings_from_dict(raw: dict[str, Any], path: Path) -> Settings:
