@@ -1,6 +1,6 @@
 """The ``watcher`` command line.
 
-    watcher run [--once] [--config PATH]
+    watcher run [--once] [--config PATH]   (--once exits 3 when alerts are left pending)
     watcher migrate
     watcher rules check|test [PATH]
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
@@ -70,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = p.add_subparsers(dest="command")
 
-    run = command(sub, "run", help="run the service (or one cycle with --once)")
+    run = command(sub, "run", help="run the service (or one cycle with --once)",
+                  epilog=f"Exit codes with --once: 0 done, nothing left to send; "
+                         f"{EXIT_PENDING} alerts left pending (Slack unavailable or rate "
+                         f"limiting past [slack] once_wait); 1 error; 2 bad configuration.")
     run.add_argument("--once", action="store_true",
-                     help="poll every feed, process every new entry, deliver, exit")
+                     help="poll every feed, process every new entry, deliver (waiting out "
+                          "Slack's Retry-After up to [slack] once_wait seconds), exit")
     run.set_defaults(func=cmd_run)
 
     mig = command(sub, "migrate", help="bring the database schema up to date")
@@ -161,11 +165,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     service.pipeline.start()
     try:
         report = service.pipeline.run_cycle()
-        service.delivery.deliver(report)  # what became due while the cycle ran
+        deliver_within(service.delivery, report, settings.slack.once_wait)
     finally:
         service.close()
     log.info("cycle done: %s", report)
+    if report.alerts_pending:
+        log.warning("%d alert(s) still pending after waiting up to %gs for Slack; the next run "
+                    "sends them (exit code %d)", report.alerts_pending,
+                    settings.slack.once_wait, EXIT_PENDING)
+        return EXIT_PENDING
     return 0
+
+
+def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untyped-def]
+                   clock=time.monotonic, sleep=time.sleep) -> None:
+    """Deliver what is due; while alerts wait for a retry (Slack's Retry-After, a backoff),
+    sleep until the first is due and deliver again, for at most ``budget`` seconds in all.
+    An alert due after the budget is left pending (``report.alerts_pending``)."""
+    from watcher.store import outbox, repo
+
+    deadline = clock() + budget
+    while True:
+        delivery.deliver(report)
+        if not report.alerts_pending:
+            return
+        due = outbox.next_attempt(delivery.engine)
+        if due is None:
+            return
+        wait = max(MIN_RETRY_WAIT, (repo.utc(due) - datetime.now(UTC)).total_seconds())
+        if clock() + wait > deadline:
+            return
+        sleep(wait)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ class SlackSettings:
     digest_after: int = 5  # more alerts than this for one rule within digest_window: a digest
     digest_window: int = 600  # seconds
     broadcast_updates: bool = False  # also show thread replies (updates) in the channel
+    once_wait: float = 30.0  # seconds `run --once` may wait in all for Slack (Retry-After)
 
 
 @dataclass(frozen=True)
