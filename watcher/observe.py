@@ -141,26 +141,44 @@ def serve_http(listen: str, metrics: Metrics, health: Health,
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        daemon_threads = True
+
+    server = Server((host, int(port)), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     return server
+
+
+# C0 and C1 control characters but tab and new line, shown as escapes in log lines.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20),
+                                         *range(0x7F, 0xA0))}
+
+
+def safe_text(text: str) -> str:
+    """What a log line may show of ``text``: secrets hidden, control characters escaped."""
+    return redact(text).translate(_CONTROLS)
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-               "logger": record.name, "message": record.getMessage()}
+               "logger": record.name, "message": safe_text(record.getMessage())}
         if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+            out["exception"] = safe_text(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False)
+
+
+class HumanFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record))
 
 
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Human lines on a terminal, JSON lines otherwise (or as asked)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter(
+    handler.setFormatter(JsonFormatter() if use_json else HumanFormatter(
         "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

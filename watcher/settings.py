@@ -67,7 +67,8 @@ class ScheduleSettings:
 
 @dataclass(frozen=True)
 class HttpSettings:
-    listen: str = ""  # e.g. "127.0.0.1:9464" for /healthz and /metrics; empty: off
+    listen: str = ""  # e.g. "127.0.0.1:9464" or "[::1]:9464" for /healthz and /metrics
+    timeout: float = 10.0  # seconds a client may take to send a request or read the answer
 
 
 @dataclass(frozen=True)
