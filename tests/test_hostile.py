@@ -130,3 +130,39 @@ def test_quadratic_inputs_do_not_stall_the_cycle(http_server, tmp_path):
     print(f"cycle over ordinary text {runs['plain']:.1f}s, over the hostile inputs "
           f"{runs['hostile']:.1f}s")
     assert runs["hostile"] < 3 * runs["plain"]
+
+
+def test_control_characters_never_reach_the_terminal(http_server, tmp_path):
+    from tests.conftest import run_watcher
+
+    esc = "&#27;[2J&#27;]0;owned&#7;"
+    page = http_server.url("/gone.html")  # 404: the alert is matched on the feed's own text
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel>'
+            f"<title>Wire{esc}</title>"
+            f"<item><title>Pompeo to visit Jakarta{esc} next week</title>"
+            f"<guid>bell{esc}</guid><link>{page}</link>"
+            f"<description>Secretary of State Mike Pompeo will travel to Jakarta on August 4"
+            f"{esc}, officials said.</description>"
+            "<pubDate>Tue, 31 Jul 2018 14:00:00 GMT</pubDate></item>"
+            f"<item><title>Link with a bell</title><guid>b2</guid>"
+            f"<link>{http_server.url('/x')}&#7;</link></item></channel></rss>").encode()
+    feed = http_server.route("/esc.rss", Reply(body=body, content_type="application/rss+xml"))
+    cfg = write_config(tmp_path, feeds=[feed])
+    outputs = {"run": run_watcher("run", "--once", "--log-format", "human",
+                                  "--log-level", "debug", "--config", str(cfg))}
+    for name, args in (("alerts", ["alerts"]), ("replay", ["replay", "--since", "30d",
+                                                           "--dry-run"]),
+                       ("feeds", ["feeds"]), ("status", ["status"])):
+        outputs[name] = run_watcher(*args, "--log-format", "human", "--config", str(cfg))
+    assert outputs["run"].returncode == 0, outputs["run"].stderr
+    assert "Jakarta" in outputs["run"].stdout  # the alert, printed in console mode
+    for name, result in outputs.items():
+        text = result.stdout + result.stderr
+        for bad in ("\x1b", "\x07", "\x9b"):
+            assert bad not in text, (name, text)
+    db = sqlite3.connect(tmp_path / "watcher.db")
+    stored = [v for row in db.execute("SELECT key, title, summary, link FROM entries")
+              for v in row if v] + [v for row in db.execute("SELECT title, text FROM articles")
+                                    for v in row if v]
+    assert stored and not any(c in v for v in stored for c in "\x1b\x07")
+    assert dict(db.execute("SELECT title, link FROM entries"))["Link with a bell"] is None

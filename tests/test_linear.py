@@ -20,7 +20,9 @@ from watcher.facts import status as st
 from watcher.match import match_article
 from watcher.match.text import MAX_TEXT, Document, sentences
 from watcher.notify.render import cut, escape
+from watcher.observe import safe_text
 from watcher.parse import parse_feed, strip_html
+from watcher.redact import redact
 from watcher.rules.loader import load_ruleset
 from watcher.types import Article
 
@@ -79,6 +81,9 @@ CASES = {
     # what follows matching
     "signature": (signature, lambda n: "word " * n, 20_000),
     "escape and cut": (lambda t: cut(escape(t), 3000), lambda n: "&<>" * n, 60_000),
+    "redact, one long token": (redact, lambda n: "x://a:b@" * n, 100_000),
+    "redact, many URLs": (redact, lambda n: "see http://u:p@h/x " * n, 40_000),
+    "log line escapes": (safe_text, lambda n: "\x1b[31m\x07" * n, 100_000),
 }
 
 

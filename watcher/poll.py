@@ -89,7 +89,7 @@ def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
         return PollOutcome(replace(new, etag=etag, last_modified=last_modified), None,
                            "unchanged")
     parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url,
-                        max_entries=fetcher.settings.max_entries_per_poll)
+                        max_entries=fetcher.settings.max_entries_per_poll or None)
     if parsed.status == "not_a_feed":
         return _failure(state, now, "not_a_feed", parsed.error or "not a feed", None)
     new = replace(_success(state, now, parsed.status), etag=etag, last_modified=last_modified,
