@@ -1,4 +1,5 @@
-"""The /healthz endpoint of `watcher run`: on an IPv6 address, and slow clients cut off."""
+"""The /healthz endpoint of `watcher run`: on an IPv6 address, slow clients cut off, and what
+it says around a failed start-up."""
 
 from __future__ import annotations
 
@@ -61,3 +62,23 @@ def test_ipv6_listen_address_and_slow_clients_are_cut_off(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
         log.close()
+
+
+def test_health_after_a_failed_then_successful_start_up(tmp_path):
+    from watcher.observe import Health
+    from watcher.store.db import make_engine
+
+    clock = [1000.0]
+    health = Health(make_engine(f"sqlite:///{tmp_path / 'h.db'}"), max_cycle_age=600,
+                    clock=lambda: clock[0])
+    assert health.check() == (True, "ok")  # starting
+    health.cycle_failed("start-up failed: OperationalError: the database is away")
+    assert health.check() == (False, "start-up failed: OperationalError: the database is away")
+    clock[0] += 1200  # the database was away for 20 minutes
+    health.start_succeeded()
+    clock[0] += 300
+    assert health.check() == (True, "ok")  # the first cycle is running, within its time
+    clock[0] += 400
+    assert health.check()[0] is False  # no cycle completed for 700 s
+    health.cycle_ok()
+    assert health.check() == (True, "ok")

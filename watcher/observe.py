@@ -89,6 +89,11 @@ class Health:
     def cycle_failed(self, error: str) -> None:
         self.last_error = redact(error)
 
+    def start_succeeded(self) -> None:
+        """Start-up succeeded: failed start-ups before it no longer make the service
+        unhealthy, and the first cycle has ``max_cycle_age`` from now to complete."""
+        self.last_error, self.started = None, self.clock()
+
     def check(self) -> tuple[bool, str]:
         try:
             with self.engine.connect() as conn:

@@ -178,6 +178,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
                           replace_existing=True,
                           run_date=datetime.now(UTC) + timedelta(seconds=delay))
             return
+        health.start_succeeded()
         add_jobs()
 
     _install_signals(stop, pipeline)
