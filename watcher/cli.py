@@ -1,6 +1,6 @@
 """The ``watcher`` command line.
 
-    watcher run [--once] [--config PATH]
+    watcher run [--once] [--config PATH]   (--once exits 3 when alerts are left pending)
     watcher migrate
     watcher rules check|test [PATH]
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from watcher import redact
 from watcher.errors import WatcherError
-from watcher.observe import setup_logging
+from watcher.observe import safe_text, setup_logging
 from watcher.settings import Settings, load_settings
 
 log = logging.getLogger("watcher")
+
+EXIT_PENDING = 3  # `run --once`: alerts still pending when it ended (Slack away or limiting)
+MIN_RETRY_WAIT = 0.2  # seconds between two deliveries while `run --once` waits for Slack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     args.log_level = getattr(args, "log_level_sub", None) or args.log_level
     args.log_format = getattr(args, "log_format_sub", None) or args.log_format
     setup_logging(args.log_level or "INFO", args.log_format or "auto")
+    redact.register_environment(os.environ)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
     except WatcherError as exc:
-        print(f"watcher: {exc}", file=sys.stderr)
+        print(f"watcher: {safe_text(str(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - shown through the log, secrets hidden
+        log.critical("%s: %s", type(exc).__name__, exc, exc_info=True)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,9 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = p.add_subparsers(dest="command")
 
-    run = command(sub, "run", help="run the service (or one cycle with --once)")
+    run = command(sub, "run", help="run the service (or one cycle with --once)",
+                  epilog=f"Exit codes with --once: 0 done, nothing left to send; "
+                         f"{EXIT_PENDING} alerts left pending (Slack unavailable or rate "
+                         f"limiting past [slack] once_wait); 1 error; 2 bad configuration.")
     run.add_argument("--once", action="store_true",
-                     help="poll every feed, process every new entry, deliver, exit")
+                     help="poll every feed, process every new entry, deliver (waiting out "
+                          "Slack's Retry-After up to [slack] once_wait seconds), exit")
     run.set_defaults(func=cmd_run)
 
     mig = command(sub, "migrate", help="bring the database schema up to date")
@@ -151,11 +165,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     service.pipeline.start()
     try:
         report = service.pipeline.run_cycle()
-        service.delivery.deliver(report)  # what became due while the cycle ran
+        deliver_within(service.delivery, report, settings.slack.once_wait)
     finally:
         service.close()
     log.info("cycle done: %s", report)
+    if report.alerts_pending:
+        log.warning("%d alert(s) still pending after waiting up to %gs for Slack; the next run "
+                    "sends them (exit code %d)", report.alerts_pending,
+                    settings.slack.once_wait, EXIT_PENDING)
+        return EXIT_PENDING
     return 0
+
+
+def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untyped-def]
+                   clock=time.monotonic, sleep=time.sleep) -> None:
+    """Deliver what is due; while alerts wait for a retry (Slack's Retry-After, a backoff),
+    sleep until the first is due and deliver again, for at most ``budget`` seconds in all.
+    An alert due after the budget is left pending (``report.alerts_pending``)."""
+    from watcher.store import outbox, repo
+
+    deadline = clock() + budget
+    while True:
+        delivery.deliver(report)
+        if not report.alerts_pending:
+            return
+        due = outbox.next_attempt(delivery.engine)
+        if due is None:
+            return
+        wait = max(MIN_RETRY_WAIT, (repo.utc(due) - datetime.now(UTC)).total_seconds())
+        if clock() + wait > deadline:
+            return
+        sleep(wait)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -219,7 +259,7 @@ def _fetch_article(settings: Settings, url: str, published: datetime):  # type: 
     with Fetcher(settings.fetch) as fetcher:
         page = fetcher.get(url, allowed_types=HTML_TYPES)
     if not page.ok:
-        print(f"{url}: {page.status}: {page.error}", file=sys.stderr)
+        print(safe_text(f"{url}: {page.status}: {page.error}"), file=sys.stderr)
         return None
     article = extract_article(page.body, page.url)
     if article is None:
@@ -249,7 +289,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         else:
             health = "not polled yet"
         nxt = f"{st.next_check_at:%H:%M:%S}Z" if st.next_check_at else "now"
-        print(f"{st.url}\n    {health}; every {st.interval}s; next check {nxt}")
+        print(safe_text(f"{st.url}\n    {health}; every {st.interval}s; next check {nxt}"))
     return 0
 
 
@@ -341,8 +381,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 progress=lambda i, n: bar.update(task, completed=i, total=n))
         verb = "would alert" if args.dry_run else "alerts"
         for article, finding, decision in news:
-            print(f"{verb}: [{finding.rule_id}] {decision.kind}: {finding.summary} "
-                  f"<{article.url}>")
+            print(safe_text(f"{verb}: [{finding.rule_id}] {decision.kind}: {finding.summary} "
+                            f"<{article.url}>"))
         print(f"{len(news)} new alert(s) since {since:%Y-%m-%d %H:%M}Z"
               + (" (dry run: nothing stored or sent)" if args.dry_run else ""))
         if not args.dry_run:
@@ -370,14 +410,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"last poll  {last:%Y-%m-%d %H:%M:%S}Z" if last else "last poll  never")
     print(f"feeds      {len(feeds)}: {ok} ok, {len(failing)} failing, {len(disabled)} disabled")
     for f in failing[:10]:
-        print(f"  failing  {f.url}: {f.last_status}: {f.last_error}")
+        print(safe_text(f"  failing  {f.url}: {f.last_status}: {f.last_error}"))
     for f in disabled[:10]:
-        print(f"  disabled {f.url}: {f.disabled_reason}")
+        print(safe_text(f"  disabled {f.url}: {f.disabled_reason}"))
     counts = outbox.alert_counts(engine)
     print("alerts     " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
                                     ("pending", "sending", "sent", "failed", "folded")))
     for r in outbox.list_alerts(engine, ["failed"], 10):
-        print(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}")
+        print(safe_text(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}"))
     ruleset, errors = load_ruleset(settings.rules_dir)
     print(f"rules      {len(ruleset.rules)} loaded from {settings.rules_dir}: "
           f"{', '.join(sorted(ruleset.rules)) or 'none'}")
@@ -399,8 +439,8 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     for r in rows:
         summary = (r.payload or {}).get("summary", "")
         extra = f"  error: {r.error}" if r.error and r.state != "sent" else ""
-        print(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
-              f"{summary[:60]}{extra}")
+        print(safe_text(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
+                        f"{summary[:60]}{extra}"))
     return 0
 
 

@@ -10,6 +10,9 @@
 * a fetch kind (``timeout``, ``gone``, ``rate_limited``...) or ``not_a_feed``: an error;
 * ``disabled``: the feed is disabled, nothing was fetched.
 
+At most ``[fetch] max_entries_per_poll`` entries are taken from one poll, the newest by
+published date: a feed of 20,000 items cannot start 20,000 page fetches.
+
 Errors back off: next check after ``min(interval * 2**errors, 6h)``, later if the server asked
 for it with Retry-After. HTTP 410 disables the feed; so does failing for more than three days
 (both: ``consecutive_errors`` spanning three days of backoff, and no success for three days).
@@ -85,7 +88,8 @@ def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
         new = _success(state, now, "unchanged")
         return PollOutcome(replace(new, etag=etag, last_modified=last_modified), None,
                            "unchanged")
-    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url)
+    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url,
+                        max_entries=fetcher.settings.max_entries_per_poll or None)
     if parsed.status == "not_a_feed":
         return _failure(state, now, "not_a_feed", parsed.error or "not a feed", None)
     new = replace(_success(state, now, parsed.status), etag=etag, last_modified=last_modified,

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from watcher import sdnotify
 from watcher.settings import Settings
 from watcher.store import repo
 from watcher.store.wakeup import Wakeup
@@ -61,7 +62,8 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
     if service.settings.http.listen:
         from watcher.observe import serve_http
 
-        http = serve_http(service.settings.http.listen, metrics, health)
+        http = serve_http(service.settings.http.listen, metrics, health,
+                          service.settings.http.timeout)
         log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
     sched = BackgroundScheduler(timezone=UTC, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
@@ -116,6 +118,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
         during a cycle is not lost: the next cycle starts at once."""
         while not stop.is_set():
             wake.clear()
+            sdnotify.beat()  # READY=1 the first time, WATCHDOG=1 every time (systemd)
             cycle()
             if not stop.is_set():
                 wake.wait(until_next_cycle())
@@ -175,6 +178,7 @@ def run_forever(service: Service, stop: threading.Event | None = None) -> int:
                           replace_existing=True,
                           run_date=datetime.now(UTC) + timedelta(seconds=delay))
             return
+        health.start_succeeded()
         add_jobs()
 
     _install_signals(stop, pipeline)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from watcher import redact
 from watcher.deliver import Delivery
 from watcher.errors import RuleError
 from watcher.notify import make_notifier
@@ -40,6 +41,8 @@ class Service:
 def build(settings: Settings, env: Mapping[str, str] | None = None,
           notifier: Notifier | None = None) -> Service:
     env = os.environ if env is None else env
+    redact.register_url(settings.database_url)
+    redact.register_environment(env)
     engine = make_engine(settings.database_url)
     if notifier is None:
         notifier, warning = make_notifier(settings.slack, env)

@@ -14,6 +14,7 @@ stands in a date-like position, so "may not work out" is never May.
 from __future__ import annotations
 
 import calendar
+import heapq
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -300,20 +301,26 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
     if published is None:
         return []
     pub = published.date() if isinstance(published, datetime) else published
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # spans already found: sorted, none overlapping
     found: list[tuple[int, int, DateFact]] = []
     for kind, pattern in _PATTERNS:
+        added: list[tuple[int, int]] = []
+        j = 0  # matches come in text order: one pass over ``taken`` per pattern
         for m in pattern.finditer(text):
             s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
+            while j < len(taken) and taken[j][1] <= s:
+                j += 1
+            if j < len(taken) and taken[j][0] < e:
+                continue  # overlaps a phrase an earlier pattern found
             fact = _resolve(kind, m, pub, past)
             if kind == "weekday" and _NOT_EVENT.match(text, e):
                 continue  # "a Monday briefing": when something was said
             if fact is None:
                 continue
-            taken.append((s, e))
+            added.append((s, e))
             found.append((s, e, fact))
+        if added:
+            taken = list(heapq.merge(taken, added))
     found.sort(key=lambda t: t[0])
     return found
 

@@ -11,6 +11,7 @@ kept too: for the baseline, everything the text tells is known.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from dataclasses import replace
 
@@ -24,6 +25,7 @@ from watcher.types import Article, Finding
 __all__ = ["holds", "match_article", "match_rule"]
 
 Occurrences = dict[str, list[int]]  # term name -> word numbers
+MAX_MATCHING_SENTENCES = 100  # per rule and article: the findings of one text stay few
 
 
 def holds(cond: Condition, occ: Occurrences) -> bool:
@@ -37,9 +39,18 @@ def holds(cond: Condition, occ: Occurrences) -> bool:
     if cond.op == "none":
         return not any(holds(c, occ) for c in cond.children)
     a, b = (occ.get(t, []) for t in cond.terms)
-    if cond.ordered:
-        return any(0 <= y - x <= cond.words for x in a for y in b)
-    return any(abs(x - y) <= cond.words for x in a for y in b)
+    return _near(a, b, cond.words, cond.ordered)
+
+
+def _near(a: list[int], b: list[int], words: int, ordered: bool) -> bool:
+    """Some y of ``b`` within ``words`` of some x of ``a`` (after it when ``ordered``), in
+    O((a + b) log b), not a x b: an article can repeat a term ten thousand times."""
+    ys = sorted(b)
+    for x in a:
+        i = bisect.bisect_left(ys, x if ordered else x - words)
+        if i < len(ys) and ys[i] <= x + words:
+            return True
+    return False
 
 
 def _occurrences(doc: Document, hits: list[Hit]) -> Occurrences:
@@ -67,10 +78,14 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         if check.scope == "title" and _check_fails(check, title, exclude):
             return []
     findings: list[Finding] = []
+    matching = 0
     for index in sorted(by_sentence):
         occ = _occurrences(doc, by_sentence[index])
         if not holds(rule.match, occ):
             continue
+        matching += 1
+        if matching > MAX_MATCHING_SENTENCES:
+            break
         sentence_checks = [(c, e) for c, e in
                            [(c, False) for c in rule.require] + [(c, True) for c in rule.exclude]
                            if c.scope == "sentence"]

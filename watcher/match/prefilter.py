@@ -7,8 +7,10 @@ scan costs about what it costs with 10: the automaton is walked once per article
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 
 import ahocorasick
 
@@ -25,9 +27,20 @@ class Hit:
 
 def unmask(hits: list[Hit], ignore: set[str]) -> list[Hit]:
     """Drop the hits of ``ignore`` lists and every hit inside one ("Kim" in "Kim Yong Chol")."""
-    masks = [h for h in hits if h.term in ignore]
-    return [h for h in hits if h.term not in ignore
-            and not any(m.start <= h.start and h.end <= m.end for m in masks)]
+    masks = sorted((h.start, h.end) for h in hits if h.term in ignore)
+    if not masks:
+        return hits
+    starts = [start for start, _ in masks]
+    reach = list(accumulate((end for _, end in masks), max))  # furthest end of masks so far
+    out = []
+    for h in hits:
+        if h.term in ignore:
+            continue
+        i = bisect_right(starts, h.start)  # masks starting at or before the hit
+        if i and reach[i - 1] >= h.end:
+            continue  # inside one of them
+        out.append(h)
+    return out
 
 
 def phrase_key(phrase: str) -> str:

@@ -152,3 +152,10 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
             except IntegrityError:  # another worker created the row first: take the next slot
                 taken = conn.execute(stmt).scalar()
     return max(0.0, float(taken) - pace - t)
+
+
+def next_attempt(engine: Engine) -> datetime | None:
+    """When the earliest waiting (pending or sending) alert may be tried again, if any."""
+    with Session(engine) as s:
+        return s.exec(select(func.min(AlertRow.next_attempt_at)).where(
+            AlertRow.state.in_(["pending", "sending"]))).one()  # type: ignore[attr-defined]

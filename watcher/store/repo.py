@@ -44,15 +44,24 @@ Bind = Engine | Connection
 
 # --- feeds -------------------------------------------------------------------------------------
 
+SYNC_LOCK = 7135003  # advisory lock key: one config feed sync at a time (PostgreSQL)
+
+
 def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: int) -> None:
-    """Make sure every feed of the config has a row (feeds added by CLI are left alone)."""
+    """Make sure every feed of the config has a row (feeds added by CLI are left alone).
+
+    Workers starting together take turns (PostgreSQL advisory lock), and a row is inserted
+    only if no row has its URL (``ON CONFLICT DO NOTHING``): each feed is stored once."""
     with Session(engine) as s:
+        if engine.dialect.name == "postgresql":
+            s.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(  # type: ignore[call-overload]
+                key=SYNC_LOCK))
         existing = {f.url: f for f in s.exec(select(Feed))}
         for fs in feeds:
             interval = fs.interval or default_interval
             row = existing.get(fs.url)
             if row is None:
-                s.add(Feed(url=fs.url, title=fs.name, origin="config", interval=interval))
+                s.connection().execute(_insert_feed(engine, fs.url, "config", interval, fs.name))
                 continue
             row.interval = interval
             if row.disabled_reason == REMOVED_FROM_CONFIG:
@@ -68,12 +77,17 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: 
 
 def add_feed(engine: Engine, url: str, origin: str, interval: int,
              title: str | None = None) -> bool:
-    with Session(engine) as s:
-        if s.exec(select(Feed).where(Feed.url == url)).first():
-            return False
-        s.add(Feed(url=url, origin=origin, interval=interval, title=title))
-        s.commit()
-        return True
+    """Add a feed unless its URL is already watched; True when it was added."""
+    with engine.begin() as conn:
+        return conn.execute(_insert_feed(engine, url, origin, interval, title)
+                            .returning(Feed.id)).first() is not None  # type: ignore[arg-type]
+
+
+def _insert_feed(bind: Bind, url: str, origin: str, interval: int, title: str | None) -> Any:
+    """INSERT of a new feed row that does nothing when the URL is already there."""
+    return _insert(bind, Feed).values(
+        url=url, title=title, origin=origin, interval=interval, consecutive_errors=0,
+    ).on_conflict_do_nothing(index_elements=["url"])
 
 
 def enable_feed(engine: Engine, url: str, now: datetime) -> bool:
