@@ -69,6 +69,9 @@ class TreeWatch:
         self.environ: dict[int, dict[str, str]] = {}
         self.cmdline: dict[int, str] = {}
         self.peak_sampled_bytes = 0
+        # the largest sum, over processes alive together, of their high-water marks (main
+        # process excluded): an extraction worker replaced by a new one is not counted twice
+        self.peak_others_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="treewatch")
 
@@ -78,12 +81,14 @@ class TreeWatch:
 
     def sample(self) -> None:
         rss = 0
+        alive: list[int] = []
         for pid in [self.pid, *children_of(self.pid)]:
             hwm = _status_kb(pid, "VmHWM")
             now = _status_kb(pid, "VmRSS")
             if hwm is None or now is None:
                 continue
             self.hwm_kb[pid] = max(self.hwm_kb.get(pid, 0), hwm)
+            alive.append(pid)
             rss += now
             if pid not in self.environ:
                 env = environ_of(pid)
@@ -95,6 +100,8 @@ class TreeWatch:
                 except OSError:
                     pass
         self.peak_sampled_bytes = max(self.peak_sampled_bytes, rss * 1024)
+        self.peak_others_kb = max(self.peak_others_kb, sum(
+            self.hwm_kb[pid] for pid in alive if pid != self.pid))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -120,9 +127,10 @@ class Watched:
 
     @property
     def peak_bytes(self) -> int:
-        others = sum(kb for pid, kb in self.watch.hwm_kb.items() if pid != self.watch.pid)
+        """The main process's peak plus the largest sum of the peaks of its children alive at
+        the same time (a worker that replaced a dead one does not add to it)."""
         main = max(self.main_peak_kb, self.watch.hwm_kb.get(self.watch.pid, 0))
-        return (main + others) * 1024
+        return (main + self.watch.peak_others_kb) * 1024
 
 
 def run_watched(args: list[str], env: dict[str, str], cwd: Path, out_dir: Path,
