@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.httpserver import Reply, endless, serve, sleepy, trickle
-from watcher.extract import extract_article
+from watcher.pagetext import extract_article
 from watcher.fetch import PAGE_ACCEPT, PAGE_TYPES, Fetcher, FetchStatus, address_problem, classify
 from watcher.parse import parse_feed
 from watcher.settings import FetchSettings

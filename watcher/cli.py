@@ -212,7 +212,7 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
 
 
 def _fetch_article(settings: Settings, url: str, published: datetime):  # type: ignore[no-untyped-def]
-    from watcher.extract import extract_article
+    from watcher.pagetext import extract_article
     from watcher.fetch import Fetcher
     from watcher.pipeline import HTML_TYPES
 

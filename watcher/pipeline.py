@@ -26,7 +26,7 @@ from watcher.baseline import load_seeds
 from watcher.dedup import signature
 from watcher.deliver import Delivery, alert_fields
 from watcher.errors import RuleError
-from watcher.extract import ExtractorPool
+from watcher.pagetext import ExtractorPool
 from watcher.fetch import Fetcher
 from watcher.poll import poll_feed
 from watcher.reprints import Reprint, Reprints, reprint_decisions

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from watcher.facts import compare
-from watcher.match.extract import extract
+from watcher.match.findings import extract
 from watcher.match.prefilter import Hit, unmask
 from watcher.match.text import Document
 from watcher.rules.schema import Check, Condition, Rule, RuleSet

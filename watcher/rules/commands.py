@@ -11,7 +11,7 @@ from pathlib import Path
 from watcher.decide import decide
 from watcher.errors import RuleError
 from watcher.match import Document, holds
-from watcher.match.extract import extract
+from watcher.match.findings import extract
 from watcher.match.prefilter import unmask
 from watcher.rules.loader import load_rule_file, load_ruleset
 from watcher.rules.schema import RuleSet
