@@ -14,7 +14,7 @@ from sqlmodel import Session, SQLModel, select
 from watcher.store import outbox, repo
 from watcher.store.db import current_revision, make_engine, migrate
 from watcher.store.models import AlertRow, ArticleRow, FindingRow
-from watcher.types import Article, Decision, Finding
+from watcher.types import AlertDraft, AlertKind, Article, Decision, Finding, Novelty, Outcome
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -43,16 +43,19 @@ def _finding(key: str = "k1") -> Finding:
     return Finding(rule_id="r", key=key, facts={"where": "Hanoi"}, evidence="e", summary="s")
 
 
+def _new(key: str = "k1", alert: bool = False) -> Outcome:
+    draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/1", "t") if alert else None
+    return Outcome(_finding(key), Decision(Novelty.NEW, "no known fact"), draft)
+
+
 def test_one_finding_per_rule_key_article_and_one_alert_per_finding(engine):
     art_id, inserted = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW),
                                          "feed", NOW)
     assert inserted
     assert repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed",
                              NOW) == (art_id, False)
-    alert = {"kind": "new", "rule_id": "r", "channel": "#c", "payload": {}}
-    d = Decision("new", "no known fact")
-    first = repo.record_findings(engine, art_id, [(_finding(), d, alert)], NOW)
-    again = repo.record_findings(engine, art_id, [(_finding(), d, alert)], NOW)  # a replay
+    first = repo.record_findings(engine, art_id, [_new(alert=True)], NOW)
+    again = repo.record_findings(engine, art_id, [_new(alert=True)], NOW)  # a replay
     assert len(first) == 1 and again == []
     with Session(engine) as s:
         s.add(FindingRow(rule_id="r", key="k1", article_id=art_id))
@@ -105,11 +108,11 @@ def test_retention_prunes_old_article_text_and_keeps_findings(engine):
     new = Article("https://a.test/new", "New", "new text", NOW)
     old_id, _ = repo.save_article(engine, old, "feed", NOW - timedelta(days=100))
     new_id, _ = repo.save_article(engine, new, "feed", NOW)
-    repo.record_findings(engine, old_id, [(_finding(), Decision("new", "x"), None)], NOW)
+    repo.record_findings(engine, old_id, [_new()], NOW)
     assert repo.prune_article_text(engine, NOW - timedelta(days=90)) == 1
     assert repo.load_article(engine, old_id) is None  # text gone
     assert repo.load_article(engine, new_id) == new
-    assert [k.key for k in repo.findings_of_article(engine, old_id)] == ["k1"]  # kept
+    assert [f.key for f in repo.list_findings(engine, article_id=old_id)] == ["k1"]  # kept
     assert repo.article_ids_since(engine, NOW - timedelta(days=365)) == [new_id]
 
 
@@ -127,6 +130,21 @@ def test_a_feed_removed_from_the_config_is_disabled_and_comes_back(engine):
         {"https://f.test/a", "https://f.test/cli"}
     repo.sync_feeds(engine, [a, b], 60)
     assert all(st.disabled_reason is None for _, st in repo.list_feeds(engine))
+
+
+def test_a_feed_is_due_when_never_polled_or_its_check_time_came_and_not_disabled(engine):
+    from dataclasses import replace
+
+    for name in ("new", "now", "later", "disabled"):
+        repo.add_feed(engine, f"https://f.test/{name}", "cli", 60)
+    states = {st.url.rsplit("/", 1)[1]: (i, st) for i, st in repo.list_feeds(engine)}
+    for name, change in (("now", {"next_check_at": NOW}),
+                         ("later", {"next_check_at": NOW + timedelta(seconds=1)}),
+                         ("disabled", {"disabled_reason": "gone (HTTP 410)"})):
+        feed_id, st = states[name]
+        repo.save_feed_state(engine, feed_id, replace(st, **change), NOW)
+    due = {st.url.rsplit("/", 1)[1] for _, st in repo.claim_due_feeds(engine, NOW, "w", 60)}
+    assert due == {"new", "now"}
 
 
 def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
@@ -194,15 +212,14 @@ def test_the_known_findings_cache_follows_the_database(engine):
     cache = KnownFindings()
     assert cached(cache, "r") == stored("r") and len(stored("r")) == 1
     art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
-    d = Decision("new", "x")
     if engine.dialect.name == "postgresql":
         with engine.begin() as slow:  # the lower id commits after a higher one is seen
-            repo.record_findings(slow, art_id, [(_finding("late"), d, None)], NOW)
-            repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+            repo.record_findings(slow, art_id, [_new("late")], NOW)
+            repo.record_findings(engine, art_id, [_new("k2")], NOW)
             assert [k for _, k, _ in cached(cache, "r")] == ["b1", "k2"]
     else:
-        repo.record_findings(engine, art_id, [(_finding("late"), d, None)], NOW)
-        repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+        repo.record_findings(engine, art_id, [_new("late")], NOW)
+        repo.record_findings(engine, art_id, [_new("k2")], NOW)
     assert cached(cache, "r") == stored("r")
     assert [k for _, k, _ in cached(cache, "r")] == ["b1", "late", "k2"]
     assert cache.of_rules(engine, ["other"]) == []

@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from watcher.facts.status import STATUSES
-
-if TYPE_CHECKING:
-    from watcher.match.prefilter import Prefilter
+from watcher.match.prefilter import Prefilter
 
 SEVERITIES = ("info", "warning", "critical")
 FACT_TYPES = ("constant", "place", "date", "status", "ordinal")
@@ -122,6 +119,4 @@ class RuleSet:
 
     @cached_property
     def prefilter(self) -> Prefilter:
-        from watcher.match.prefilter import Prefilter
-
-        return Prefilter(tuple(self.rules.values()))
+        return Prefilter(self.rules.values())

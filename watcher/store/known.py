@@ -34,7 +34,7 @@ class KnownFindings:
             out: list[Known] = []
             for rule_id in sorted(set(rule_ids)):
                 out += self._by_rule.get(rule_id, ())
-            out.sort(key=lambda k: k.id)
+            out.sort(key=_stored_id)
             return out
 
     def _refresh(self, bind: repo.Bind) -> None:
@@ -47,5 +47,10 @@ class KnownFindings:
             self._baseline = baseline
         rows = repo.findings_after(bind, self._tail.last, self._tail.gaps())
         for k in rows:
-            insort(self._by_rule.setdefault(k.rule_id, []), k, key=lambda x: x.id)
-        self._tail.saw(k.id for k in rows)
+            insort(self._by_rule.setdefault(k.rule_id, []), k, key=_stored_id)
+        self._tail.saw(_stored_id(k) for k in rows)
+
+
+def _stored_id(k: Known) -> int:
+    assert k.id is not None  # read from the database: stored
+    return k.id

@@ -1,0 +1,140 @@
+"""Matching: which rules' developments an article reports, with their facts.
+
+    match_article(article, ruleset, baseline=False, rule_ids=None, traces=None) -> [Finding]
+
+Pure: no I/O. The article is scanned once by the RuleSet's Aho-Corasick prefilter; each rule
+whose required terms all occur is then evaluated: its article and title checks (``require``,
+``exclude``), then sentence by sentence (the title counts as a sentence) its match condition
+and sentence checks; every matching sentence that reports an event yields Findings, merged to
+one per development. With ``baseline=True`` recollections ("met for a first summit in 2018"),
+hypotheticals and denials are kept too, unmerged: for the baseline, everything the text tells is
+known.
+
+Given a ``traces`` list, the matcher also appends a ``RuleTrace`` per rule (every rule of
+``rule_ids``, or of the set): why it found what it found (``watcher.match.trace``). The
+findings are the same with or without it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import replace
+
+from watcher.facts import compare
+from watcher.match.conditions import check, evaluate, occurrences
+from watcher.match.findings import extract
+from watcher.match.prefilter import Hit, unmask
+from watcher.match.text import Document
+from watcher.match.trace import CheckVerdict, RuleTrace, SentenceTrace
+from watcher.rules.schema import Check, Rule, RuleSet
+from watcher.types import Article, Finding
+
+__all__ = ["match_article", "match_rule", "merge"]
+
+
+def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False,
+                  rule_ids: Collection[str] | None = None,
+                  traces: list[RuleTrace] | None = None) -> list[Finding]:
+    """The findings of every rule (or of ``rule_ids``) in ``article``."""
+    doc = Document.build(article.title, article.text)
+    out: list[Finding] = []
+    if traces is None:
+        for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
+            rule = ruleset.rules.get(rule_id)
+            if rule is not None and (rule_ids is None or rule_id in rule_ids):
+                out.extend(match_rule(rule, doc, hits, article, baseline))
+        return out
+    found = ruleset.prefilter.hits(doc.norm)
+    wanted = sorted(ruleset.rules if rule_ids is None else
+                    [r for r in rule_ids if r in ruleset.rules])
+    explained: dict[str, RuleTrace] = {}
+    for rule_id in wanted:  # the rules the prefilter stops, with the terms they lack
+        needed = ruleset.prefilter.needed[rule_id]
+        missing = needed - {h.term for h in found.get(rule_id, ())}
+        if missing:
+            explained[rule_id] = RuleTrace(rule_id, tuple(sorted(needed)),
+                                           tuple(sorted(missing)))
+    for rule_id, hits in found.items():  # the same order as without a trace
+        if rule_id in explained or rule_id not in wanted:
+            continue
+        rule_traces: list[RuleTrace] = []
+        out.extend(match_rule(ruleset.rules[rule_id], doc, hits, article, baseline,
+                              rule_traces))
+        explained[rule_id] = rule_traces[0]
+    traces.extend(explained[r] for r in wanted)
+    return out
+
+
+def _checks(rule: Rule) -> list[tuple[Check, bool]]:
+    """The rule's checks in order, each with whether it is an ``exclude``."""
+    return [(c, False) for c in rule.require] + [(c, True) for c in rule.exclude]
+
+
+def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
+               baseline: bool = False, traces: list[RuleTrace] | None = None
+               ) -> list[Finding]:
+    """One rule's findings, given its term hits in the document (all its required terms
+    occur). With ``traces``, appends the rule's ``RuleTrace``."""
+    explain = traces is not None
+    hits = unmask(hits, set(rule.ignore))
+    by_sentence: dict[int, list[Hit]] = defaultdict(list)
+    for h in hits:
+        by_sentence[doc.sentence_of(h.start)].append(h)
+    whole = occurrences(doc, hits)
+    title = occurrences(doc, [h for h in hits
+                              if doc.sentence_of(h.start) < doc.title_sentences])
+    required = tuple(sorted(rule.match.required_terms()))
+    article_checks: list[CheckVerdict] = []
+    for c, exclude in _checks(rule):
+        if c.scope in ("article", "title"):
+            verdict = check(c, exclude, whole if c.scope == "article" else title, explain)
+            article_checks.append(verdict)
+            if not verdict.passed:
+                if traces is not None:
+                    traces.append(RuleTrace(rule.id, required, (), tuple(article_checks)))
+                return []
+    sentence_checks = [(c, e) for c, e in _checks(rule) if c.scope == "sentence"]
+    findings: list[Finding] = []
+    sentences: list[SentenceTrace] = []
+    for index in sorted(by_sentence):
+        occ = occurrences(doc, by_sentence[index])
+        match = evaluate(rule.match, occ, explain)
+        verdicts: list[CheckVerdict] = []
+        if match.holds:
+            for c, exclude in sentence_checks:
+                verdicts.append(check(c, exclude, occ, explain))
+                if not verdicts[-1].passed:
+                    break
+        found: list[Finding] = []
+        skipped = ""
+        if match.holds and all(v.passed for v in verdicts):
+            words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
+            got = extract(rule, doc, index, article, baseline, by_sentence)
+            found = [replace(f, matched=words) for f in got.findings]
+            skipped = got.skipped
+            findings += found
+        if explain:
+            terms: dict[str, list[str]] = defaultdict(list)
+            for h in by_sentence[index]:
+                terms[h.term].append(doc.text[h.start:h.end])
+            sentences.append(SentenceTrace(
+                index, doc.sentence(index), {t: tuple(w) for t, w in terms.items()}, match,
+                tuple(verdicts), tuple(found), skipped))
+    kept = findings if baseline else merge(findings)
+    if traces is not None:
+        merged = [f"{f.summary or f.key}: merged into a more specific report of the same "
+                  "development" for f in findings if not any(f is k for k in kept)]
+        traces.append(RuleTrace(rule.id, required, (), tuple(article_checks), tuple(sentences),
+                                tuple(kept), tuple(merged)))
+    return kept
+
+
+def merge(findings: list[Finding]) -> list[Finding]:
+    """One finding per development in an article: the most specific report of it wins."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: compare.specificity(f.facts)):
+        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts) for k in kept):
+            continue
+        kept.append(f)
+    return kept
