@@ -14,7 +14,7 @@ from tests.conftest import write_config
 from watcher.rules import commands
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings
 from watcher.types import Article
 
 D = datetime(2019, 2, 8, 15, tzinfo=UTC)
@@ -71,7 +71,7 @@ def test_explain_prints_what_the_pipeline_stores(pipeline, capsys):
     rules = pipeline.rules
     for i, (title, body, outlet) in enumerate(TEXTS):
         article = Article(f"https://news.test/{i}", title, body, D, outlet=outlet)
-        known = repo.known_findings(pipeline.engine)  # what `rules explain` reads
+        known = findings.known_findings(pipeline.engine)  # what `rules explain` reads
         explained: set[tuple[str, str, str]] = set()
         for rule_id in sorted(rules.rules):
             capsys.readouterr()
@@ -80,7 +80,7 @@ def test_explain_prints_what_the_pipeline_stores(pipeline, capsys):
             explained |= _explained(capsys.readouterr().out)
         article_id = pipeline.analyse(article)
         stored = {(f.rule_id, f.key, f.kind) for f in
-                  repo.list_findings(pipeline.engine, article_id=article_id)}
+                  findings.list_findings(pipeline.engine, article_id=article_id)}
         assert explained == stored, (title, explained, stored)
 
 
@@ -89,7 +89,7 @@ def test_the_texts_cover_news_updates_known_and_excluded_pieces(pipeline):
     for i, (title, body, outlet) in enumerate(TEXTS):
         article_id = pipeline.analyse(Article(f"https://news.test/{i}", title, body, D,
                                               outlet=outlet))
-        kinds.append(sorted(f.kind for f in repo.list_findings(pipeline.engine,
+        kinds.append(sorted(f.kind for f in findings.list_findings(pipeline.engine,
                                                                 article_id=article_id)))
     assert kinds[0] == ["new"] and kinds[1] == ["known"]
     assert kinds[2] == kinds[3] == kinds[4] == []  # opinion, column, analysis: nothing

@@ -10,7 +10,7 @@ from tests.conftest import ROOT, write_config
 from tests.slack_standin import SlackStandIn
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.types import Article
 
 WIRE = (
@@ -45,7 +45,7 @@ def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
             assert len(slack.messages) == 1  # no second alert
             assert len(slack.updates) == 1  # the first one now counts two outlets
             assert "2 outlets" in json.dumps(slack.updates[0]["blocks"])
-            [finding] = repo.list_findings(service.engine, article_id=second)
+            [finding] = findings.list_findings(service.engine, article_id=second)
             assert finding.origin == "article" and finding.kind == "known"
 
             seed = (ROOT / "seeds" / "004_f42b8e4dd3eeaf1b.txt").read_text()

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from watcher.store import outbox, repo
+from watcher.store import findings, outbox, repo
 from watcher.store.db import current_revision, make_engine, migrate
 from watcher.store.models import AlertRow, ArticleRow, FindingRow
 from watcher.types import AlertDraft, AlertKind, Article, Decision, Finding, Novelty, Outcome
@@ -54,8 +54,8 @@ def test_one_finding_per_rule_key_article_and_one_alert_per_finding(engine):
     assert inserted
     assert repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed",
                              NOW) == (art_id, False)
-    first = repo.record_findings(engine, art_id, [_new(alert=True)], NOW)
-    again = repo.record_findings(engine, art_id, [_new(alert=True)], NOW)  # a replay
+    first = findings.record_findings(engine, art_id, [_new(alert=True)], NOW)
+    again = findings.record_findings(engine, art_id, [_new(alert=True)], NOW)  # a replay
     assert len(first) == 1 and again == []
     with Session(engine) as s:
         s.add(FindingRow(rule_id="r", key="k1", article_id=art_id))
@@ -108,11 +108,11 @@ def test_retention_prunes_old_article_text_and_keeps_findings(engine):
     new = Article("https://a.test/new", "New", "new text", NOW)
     old_id, _ = repo.save_article(engine, old, "feed", NOW - timedelta(days=100))
     new_id, _ = repo.save_article(engine, new, "feed", NOW)
-    repo.record_findings(engine, old_id, [_new()], NOW)
+    findings.record_findings(engine, old_id, [_new()], NOW)
     assert repo.prune_article_text(engine, NOW - timedelta(days=90)) == 1
     assert repo.load_article(engine, old_id) is None  # text gone
     assert repo.load_article(engine, new_id) == new
-    assert [f.key for f in repo.list_findings(engine, article_id=old_id)] == ["k1"]  # kept
+    assert [f.key for f in findings.list_findings(engine, article_id=old_id)] == ["k1"]  # kept
     assert repo.article_ids_since(engine, NOW - timedelta(days=365)) == [new_id]
 
 
@@ -202,28 +202,28 @@ def test_the_known_findings_cache_follows_the_database(engine):
     from watcher.store.known import KnownFindings
 
     def stored(rule: str) -> list[tuple[int, str, str]]:
-        return [(k.id, k.key, k.origin) for k in repo.known_findings(engine, [rule])]
+        return [(k.id, k.key, k.origin) for k in findings.known_findings(engine, [rule])]
 
     def cached(cache: KnownFindings, rule: str) -> list[tuple[int, str, str]]:
         return [(k.id, k.key, k.origin) for k in cache.of_rules(engine, [rule])]
 
     seed = Article("seed:1", "s", "x", NOW)
-    repo.replace_baseline(engine, "fp1", [(seed, None, [_finding("b1")])], NOW)
+    findings.replace_baseline(engine, "fp1", [(seed, None, [_finding("b1")])], NOW)
     cache = KnownFindings()
     assert cached(cache, "r") == stored("r") and len(stored("r")) == 1
     art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
     if engine.dialect.name == "postgresql":
         with engine.begin() as slow:  # the lower id commits after a higher one is seen
-            repo.record_findings(slow, art_id, [_new("late")], NOW)
-            repo.record_findings(engine, art_id, [_new("k2")], NOW)
+            findings.record_findings(slow, art_id, [_new("late")], NOW)
+            findings.record_findings(engine, art_id, [_new("k2")], NOW)
             assert [k for _, k, _ in cached(cache, "r")] == ["b1", "k2"]
     else:
-        repo.record_findings(engine, art_id, [_new("late")], NOW)
-        repo.record_findings(engine, art_id, [_new("k2")], NOW)
+        findings.record_findings(engine, art_id, [_new("late")], NOW)
+        findings.record_findings(engine, art_id, [_new("k2")], NOW)
     assert cached(cache, "r") == stored("r")
     assert [k for _, k, _ in cached(cache, "r")] == ["b1", "late", "k2"]
     assert cache.of_rules(engine, ["other"]) == []
-    repo.replace_baseline(engine, "fp2", [(seed, None, [_finding("b2")])], NOW)
+    findings.replace_baseline(engine, "fp2", [(seed, None, [_finding("b2")])], NOW)
     assert cached(cache, "r") == stored("r")
     assert sorted(k for _, k, _ in cached(cache, "r")) == ["b2", "k2", "late"]
     mine = cache.of_rules(engine, ["r"])

@@ -15,7 +15,7 @@ from tests.test_end_to_end import POMPEO_NEW
 from watcher import schedule
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.store.db import make_engine, migrate
 from watcher.store.wakeup import Wakeup
 from watcher.types import AlertDraft, AlertKind, Article, Decision, Entry, Finding, Novelty, Outcome
@@ -53,7 +53,7 @@ def test_wake_ups_are_sent_at_commit_and_never_for_a_rolled_back_transaction(pg_
                                       "feed", NOW)
         finding = Finding(rule_id="r", key="k", facts={}, evidence="e", summary="s")
         draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/1", "t")
-        repo.record_findings(engine, art_id, [Outcome(finding, Decision(Novelty.NEW, "x"),
+        findings.record_findings(engine, art_id, [Outcome(finding, Decision(Novelty.NEW, "x"),
                                                       draft)], NOW)
         assert repo.save_feed_state(engine, feed_id, state, NOW, [entry]) == 1
         assert repo.save_feed_state(engine, feed_id, state, NOW, [entry]) == 0  # seen: quiet

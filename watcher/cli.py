@@ -217,7 +217,7 @@ def parse_date(text: str) -> datetime:
 def cmd_rules_explain(args: argparse.Namespace) -> int:
     from watcher.rules import commands
     from watcher.rules.loader import load_ruleset
-    from watcher.store import repo
+    from watcher.store import findings
     from watcher.types import Article
 
     settings = _settings(args)
@@ -243,7 +243,7 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
             article = replace(fetched, published=datetime.now(UTC))
             source = "today: the page gives none and no --date was given"
     engine = _engine(settings)
-    return commands.explain(ruleset, args.rule, article, repo.known_findings(engine),
+    return commands.explain(ruleset, args.rule, article, findings.known_findings(engine),
                             default_channel=settings.slack.channel, date_source=source)
 
 
@@ -390,22 +390,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 # --- findings --------------------------------------------------------------------------------
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from watcher.store import repo
+    from watcher.show import finding_lines
+    from watcher.store import findings
 
     since = datetime.now(UTC) - parse_age(args.since)
-    found = repo.list_findings(_engine(_settings(args)), rule_id=args.rule, since=since,
-                               limit=args.limit)
+    found = findings.list_findings(_engine(_settings(args)), rule_id=args.rule, since=since,
+                                   limit=args.limit)
     if not found:
         print(f"no findings since {since:%Y-%m-%d %H:%M}Z"
               + (f" for {args.rule}" if args.rule else ""))
     for f in found:
-        when = f"{f.created_at:%Y-%m-%d %H:%M}Z" if f.created_at else "?"
-        dev = f" (development #{f.development_id})" if f.development_id not in (None, f.id) \
-            else ""
-        print(f"#{f.id:<5} {when} {f.rule_id:<22} {f.kind:<7} {f.summary or f.key}{dev}")
-        print(f"       {f.article_title[:80]} <{f.article_url}>"
-              + (f" ({f.outlet})" if f.outlet else ""))
-        print(f"       reason: {f.reason}")
+        print("\n".join(finding_lines(f)))
     return 0
 
 
@@ -461,49 +456,20 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts_show(args: argparse.Namespace) -> int:
-    from watcher.store import outbox, repo
+    from watcher.show import alert_lines
+    from watcher.store import findings, outbox
 
     engine = _engine(_settings(args))
     try:
         q = outbox.get_alert(engine, args.id)
-    except ValueError as exc:
+    except ValueError as exc:  # a row that cannot be read: say so
         print(str(exc), file=sys.stderr)
         return 1
     if q is None:
         print(f"no alert #{args.id}", file=sys.stderr)
         return 1
-    d = q.draft
-
-    def show(name: str, value: object) -> None:
-        if value not in (None, "", ()):
-            print(f"{name + ':':<13}{value}")
-
-    print(f"alert #{q.id}: {q.kind}, {q.state}")
-    show("rule", d.rule_id)
-    show("channel", d.channel + (f" ({q.channel_id})" if q.channel_id else ""))
-    show("severity", d.severity)
-    show("summary", d.summary)
-    show("article", f"{d.article_title} <{d.article_url}>" if d.article_url else "")
-    show("outlet", d.outlet)
-    show("published", f"{d.published:%Y-%m-%d %H:%M}Z" if d.published else None)
-    show("evidence", d.evidence)
-    for c in d.changes:
-        show("change", f"{c.fact}: {c.now} (was: {c.was})")
-    show("reason", d.reason)
-    if q.finding_id is not None:
-        for f in repo.list_findings(engine, finding_id=q.finding_id):
-            show("finding", f"#{f.id} {f.kind} ({f.key})")
-    show("development", f"#{q.development_id}" if q.development_id else None)
-    for item_id, item in q.items:
-        show("digest item", f"#{item_id} {item.summary} <{item.article_url}>")
-    show("attempts", q.attempts)
-    show("created", f"{q.created_at:%Y-%m-%d %H:%M:%S}Z" if q.created_at else None)
-    show("next try", f"{q.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
-         if q.next_attempt_at and q.state in outbox.WAITING else None)
-    show("sent", f"{q.sent_at:%Y-%m-%d %H:%M:%S}Z" if q.sent_at else None)
-    show("message ts", q.ts)
-    show("thread ts", q.thread_ts)
-    show("error", q.error)
+    found = findings.list_findings(engine, finding_id=q.finding_id) if q.finding_id else []
+    print("\n".join(alert_lines(q, found)))
     return 0
 
 

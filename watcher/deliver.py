@@ -1,6 +1,6 @@
 """The delivery stage: the outbox sender.
 
-A finding's alert is written with the finding (``repo.record_findings``). This stage sends
+A finding's alert is written with the finding (``store.findings.record_findings``). This stage sends
 pending rows in order, records Slack's answer, retries what can be retried and records what
 cannot. Exactly once, as far as the channel can tell: a row is marked ``sending`` (committed)
 before the notifier is called; a row found in ``sending`` state after a crash may have been
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from watcher.notify.base import Notifier, SendResult
 from watcher.settings import SlackSettings
-from watcher.store import outbox, repo
+from watcher.store import findings, outbox
 from watcher.store.outbox import QueuedAlert
 from watcher.types import Alert, AlertDraft, AlertKind, AlertState
 
@@ -126,7 +126,7 @@ class Delivery:
             thread = outbox.development_message(self.engine, row.development_id)
         if row.kind == AlertKind.SOURCES:
             return self._update_sources(row, thread)
-        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0)) or 1
+        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0)) or 1
         thread_ts = thread[1] if thread and self.notifier.supports_threads else None
         return self._send(row, to_alert(row.id, row.draft, sources=sources, thread_ts=thread_ts))
 
@@ -164,7 +164,7 @@ class Delivery:
                              error="no message to update", lease_until=None)
             return SendResult("sent")
         parent = outbox.development_parent(self.engine, row.development_id or 0)
-        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0))
+        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0))
         shown = parent or row
         alert = to_alert(shown.id, shown.draft, sources=max(sources, 1))
         self._pace(row.channel)

@@ -34,7 +34,7 @@ from watcher.reprints import Reprints
 from watcher.rules.loader import load_ruleset
 from watcher.rules.schema import RuleSet
 from watcher.settings import Settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.store.db import entry_engine, migrate
 from watcher.store.known import KnownFindings
 from watcher.types import Article, Decision, Entry, EntryState, Finding, Known, Outcome
@@ -145,10 +145,10 @@ class Pipeline:
         seeds = load_seeds(self.settings.baseline_dir)
         fingerprint = hashlib.sha256(repr((self.rules.fingerprint, [
             (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
-        if repo.baseline_fingerprint(self.engine) == fingerprint:
+        if findings.baseline_fingerprint(self.engine) == fingerprint:
             return False
         found = [(a, signature(a.text), analysis.baseline_findings(a, self.rules)) for a in seeds]
-        stored = repo.replace_baseline(self.engine, fingerprint, found, self.clock())
+        stored = findings.replace_baseline(self.engine, fingerprint, found, self.clock())
         if stored:
             log.info("baseline loaded: %d documents, %d known facts", len(seeds),
                      sum(len(f) for _, _, f in found))
@@ -290,7 +290,7 @@ class Pipeline:
                 outcomes = analysis.conclude(matched, rules, known, reprint=reprint,
                                              default_channel=self.settings.slack.channel
                                              ).outcomes
-                repo.record_findings(conn, article_id, outcomes, now)
+                findings.record_findings(conn, article_id, outcomes, now)
             if entry is not None:
                 entry_id, status, error = entry
                 repo.finish_entry(conn, entry_id, EntryState.DONE, status, error, article_id)
@@ -310,7 +310,7 @@ class Pipeline:
         assert self.rules is not None
         rules = self.rules
         ids = repo.article_ids_since(self.engine, since)
-        memory = analysis.KnownList(repo.known_findings(self.engine)) if dry_run else None
+        memory = analysis.KnownList(findings.known_findings(self.engine)) if dry_run else None
         news: list[tuple[Article, Finding, Decision]] = []
         for i, article_id in enumerate(ids, 1):
             article = repo.load_article(self.engine, article_id)
@@ -324,7 +324,7 @@ class Pipeline:
                 if memory is not None:
                     memory.add(result, article_id)
                 elif result.outcomes:
-                    repo.record_findings(self.engine, article_id, result.outcomes, self.clock())
+                    findings.record_findings(self.engine, article_id, result.outcomes, self.clock())
             if progress:
                 progress(i, len(ids))
         return news

@@ -31,6 +31,12 @@ def utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
+def stored_id(value: int | None) -> int:
+    """A stored row's id (never None once stored)."""
+    assert value is not None
+    return value
+
+
 def _ts(**kw: Any) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), **kw))
 

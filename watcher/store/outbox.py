@@ -2,7 +2,7 @@
 
 An alert is an ``AlertDraft`` (``watcher.types``) stored as a row: its kind, rule and channel
 as columns, the rest as a JSON payload (``to_payload`` / ``from_payload``, the one codec).
-Alerts are enqueued with their findings (``repo.record_findings`` calls ``enqueue`` in its
+Alerts are enqueued with their findings (``store.findings.record_findings`` calls ``enqueue`` in its
 transaction); everything after that, claiming, recording what Slack answered, folding floods
 into digests, sharing a channel's posting slots between workers, lives here. Reads return
 ``QueuedAlert`` values, never rows.

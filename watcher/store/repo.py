@@ -1,4 +1,5 @@
-"""All SQL lives here. Functions take an engine and values, and return values.
+"""Feeds, entries and articles in SQL (findings: ``store.findings``; alerts: ``store.outbox``).
+Functions take an engine and values, and return values.
 
 Transactions end where correctness needs them to: a finding and its alert are written in one
 transaction (the outbox); an alert's state changes are each committed before the next step.
@@ -10,37 +11,17 @@ the call joins: its ``commit`` is then the caller's).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, text, update
+from sqlalchemy import case, func, or_, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from watcher.settings import FeedSettings
-from watcher.store import outbox
 from watcher.store.lease import claim, renew
-from watcher.store.models import (
-    AlertRow,
-    ArticleRow,
-    EntryRow,
-    Feed,
-    FindingRow,
-    RuleStateRow,
-    utc,
-)
-from watcher.types import (
-    Article,
-    Entry,
-    EntryState,
-    FeedState,
-    Finding,
-    Known,
-    KnownOrigin,
-    Novelty,
-    Outcome,
-)
+from watcher.store.models import AlertRow, ArticleRow, EntryRow, Feed, stored_id, utc
+from watcher.types import Article, Entry, EntryState, FeedState
 
 REMOVED_FROM_CONFIG = "not in the config any more"
 WAKE_CHANNEL = "watcher_work"  # PostgreSQL NOTIFY channel: new entries, new alerts
@@ -116,7 +97,8 @@ def _feed_state(row: Feed) -> FeedState:
 
 def list_feeds(engine: Engine) -> list[tuple[int, FeedState]]:
     with Session(engine) as s:
-        return [(_id(r.id), _feed_state(r)) for r in s.exec(select(Feed).order_by(col(Feed.id)))]
+        return [(stored_id(r.id), _feed_state(r))
+                for r in s.exec(select(Feed).order_by(col(Feed.id)))]
 
 
 def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: int,
@@ -126,13 +108,7 @@ def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: in
                  where=[col(Feed.disabled_reason).is_(None),
                         or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now)],
                  order_by=Feed.next_check_at)
-    return [(_id(r.id), _feed_state(r)) for r in rows]
-
-
-def _id(value: int | None) -> int:
-    """A stored row's id (never None once stored)."""
-    assert value is not None
-    return value
+    return [(stored_id(r.id), _feed_state(r)) for r in rows]
 
 
 def next_feed_due(engine: Engine) -> datetime | None:
@@ -192,7 +168,7 @@ def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_secon
                           limit: int = 200) -> list[tuple[int, Entry]]:
     rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
                  where=[EntryRow.state == EntryState.PENDING], order_by=EntryRow.id)
-    return [(_id(r.id), Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
+    return [(stored_id(r.id), Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
                          summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
             for r in rows]
 
@@ -227,7 +203,7 @@ def save_article(bind: Bind, article: Article, origin: str, now: datetime,
             return int(new), True
         found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
         s.commit()
-        return _id(found), False
+        return stored_id(found), False
 
 
 def load_article(engine: Engine, article_id: int) -> Article | None:
@@ -239,195 +215,12 @@ def load_article(engine: Engine, article_id: int) -> Article | None:
                        outlet=r.outlet)
 
 
-# --- findings ----------------------------------------------------------------------------------
-
-def _known_query() -> Any:
-    """Findings with the outlet (else URL) of their article."""
-    return select(FindingRow, ArticleRow.outlet, ArticleRow.url).join(
-        ArticleRow, col(ArticleRow.id) == FindingRow.article_id)
-
-
-def known_findings(bind: Bind, rule_ids: Iterable[str] | None = None) -> list[Known]:
-    with Session(bind) as s:
-        q = _known_query().order_by(col(FindingRow.id))
-        if rule_ids is not None:
-            q = q.where(col(FindingRow.rule_id).in_(list(rule_ids)))
-        return [_known(*r) for r in s.exec(q)]
-
-
-def findings_after(bind: Bind, after: int, among: Sequence[int] = ()) -> list[Known]:
-    """Findings with an id above ``after`` or in ``among`` (see ``watcher.store.tail``)."""
-    with Session(bind) as s:
-        which = col(FindingRow.id) > after
-        if among:
-            which = or_(which, col(FindingRow.id).in_(list(among)))
-        return [_known(*r) for r in s.exec(_known_query().where(which)
-                                            .order_by(col(FindingRow.id)))]
-
-
-def _known(r: FindingRow, outlet: str | None, url: str) -> Known:
-    ident = _id(r.id)
-    return Known(id=ident, rule_id=r.rule_id, key=r.key, facts=r.facts or {},
-                 origin=KnownOrigin.BASELINE if r.origin == "baseline" else KnownOrigin.ARTICLE,
-                 development_id=r.development_id or ident, display=r.display or {},
-                 article_id=r.article_id, source=outlet or url)
-
-
-def outlets_of_development(bind: Bind, development_id: int) -> list[str]:
-    with Session(bind) as s:
-        q = (select(ArticleRow.outlet, ArticleRow.url)
-             .join(FindingRow, col(FindingRow.article_id) == ArticleRow.id)
-             .where(or_(col(FindingRow.development_id) == development_id,
-                        col(FindingRow.id) == development_id)))
-        out: list[str] = []
-        for outlet, url in s.exec(q):
-            name = outlet or url
-            if name not in out:
-                out.append(name)
-        return out
-
-
-def finding_row(f: Finding, o: Outcome | None, article_id: int, origin: str,
-                now: datetime) -> FindingRow:
-    """The row of a finding: an article's (with its outcome) or the baseline's (none)."""
-    d = o.decision if o is not None else None
-    return FindingRow(
-        rule_id=f.rule_id, key=f.key, article_id=article_id, origin=origin,
-        kind=d.kind if d else Novelty.KNOWN, reason=d.reason if d else "baseline",
-        facts=dict(f.facts), display=dict(f.display),
-        changes=[asdict(c) for c in d.changes] if d else [],
-        matched=list(f.matched), evidence=f.evidence, summary=f.summary, status=f.status,
-        development_id=o.development if o is not None else None,
-        created_at=now,
-    )
-
-
-def record_findings(bind: Bind, article_id: int, outcomes: Sequence[Outcome],
-                    now: datetime) -> list[int]:
-    """Store an article's findings and, in the same transaction, their alerts (the outbox).
-    A finding already stored for the article (a replay, another worker) is skipped. Returns
-    the new alert ids."""
-    alert_ids: list[int] = []
-    with Session(bind) as s:
-        rows: list[tuple[FindingRow, Outcome]] = []
-        for o in outcomes:
-            f = o.finding
-            dup = s.exec(select(FindingRow.id).where(
-                FindingRow.rule_id == f.rule_id, FindingRow.key == f.key,
-                FindingRow.article_id == article_id)).first()
-            if dup is not None:
-                continue  # a replay or a second worker: the unique key says it is done
-            row = finding_row(f, o, article_id, "article", now)
-            s.add(row)
-            rows.append((row, o))
-        s.flush()
-        for row, o in rows:
-            if row.development_id is None:
-                row.development_id = row.id
-                s.add(row)
-            if o.alert is not None:
-                alert_ids.append(outbox.enqueue(s, row.id, row.development_id, o.alert, now))
-        if alert_ids:
-            wake(s.connection(), "alerts")
-        s.commit()
-    return alert_ids
-
-
-@dataclass(frozen=True)
-class StoredFinding:
-    """A finding as stored, with its decision and article: for ``watcher findings``."""
-
-    id: int
-    rule_id: str
-    key: str
-    kind: Novelty
-    reason: str
-    summary: str
-    origin: str  # article | baseline
-    article_id: int
-    article_url: str
-    article_title: str
-    outlet: str | None
-    development_id: int | None
-    created_at: datetime | None
-    display: dict[str, str]
-
-
-def list_findings(bind: Bind, *, rule_id: str | None = None, since: datetime | None = None,
-                  article_id: int | None = None, finding_id: int | None = None,
-                  baseline: bool = False, limit: int | None = None) -> list[StoredFinding]:
-    """Stored findings, oldest first (the baseline's only with ``baseline``)."""
-    with Session(bind) as s:
-        q = select(FindingRow, ArticleRow.url, ArticleRow.title, ArticleRow.outlet).join(
-            ArticleRow, col(ArticleRow.id) == FindingRow.article_id)
-        if not baseline:
-            q = q.where(FindingRow.origin != "baseline")
-        if rule_id is not None:
-            q = q.where(FindingRow.rule_id == rule_id)
-        if since is not None:
-            q = q.where(col(FindingRow.created_at) >= since)
-        if article_id is not None:
-            q = q.where(FindingRow.article_id == article_id)
-        if finding_id is not None:
-            q = q.where(FindingRow.id == finding_id)
-        if limit is None:
-            rows = list(s.exec(q.order_by(col(FindingRow.id))))
-        else:  # the last ``limit``, still oldest first
-            rows = list(s.exec(q.order_by(col(FindingRow.id).desc()).limit(limit)))[::-1]
-        return [StoredFinding(
-            id=_id(r.id), rule_id=r.rule_id, key=r.key, kind=Novelty(r.kind),
-            reason=r.reason or "", summary=r.summary, origin=r.origin, article_id=r.article_id,
-            article_url=url, article_title=title, outlet=outlet,
-            development_id=r.development_id, created_at=utc(r.created_at),
-            display=dict(r.display or {})) for r, url, title, outlet in rows]
-
-
 def wake(conn: Connection, what: str) -> None:
     """Tell idle workers (``watcher.store.wakeup``) that there is work, when this transaction
     commits. PostgreSQL only: SQLite has a single worker."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_notify(:channel, :what)"),
                      {"channel": WAKE_CHANNEL, "what": what})
-
-
-def baseline_fingerprint(bind: Bind) -> str | None:
-    with Session(bind) as s:
-        row = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
-        return row.value if row else None
-
-
-def replace_baseline(engine: Engine, fingerprint: str,
-                     seeds: Sequence[tuple[Article, Any, Sequence[Finding]]],
-                     now: datetime) -> bool:
-    """Store the seeds (article, near-duplicate signature, findings: one per (rule, key), see
-    ``watcher.analyse.baseline_findings``) if the rules or the seeds changed since last time."""
-    with Session(engine) as s:
-        if engine.dialect.name == "postgresql":  # workers starting together: one at a time
-            s.connection().execute(text("SELECT pg_advisory_xact_lock(7135001)"))
-        state = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
-        if state is not None and state.value == fingerprint:
-            return False
-        s.exec(delete(FindingRow).where(col(FindingRow.origin) == "baseline"))
-        for article, sig, findings in seeds:
-            art = s.exec(select(ArticleRow).where(ArticleRow.url == article.url)).first()
-            if art is None:
-                # the signature goes in with the row: workers index rows as they appear
-                art = ArticleRow(url=article.url, origin="seed", title=article.title,
-                                 text=article.text, outlet=article.outlet,
-                                 published=article.published, fetched_at=now, signature=sig)
-                s.add(art)
-                s.flush()
-            elif art.signature is None:
-                art.signature = sig
-                s.add(art)
-            for f in findings:
-                s.add(finding_row(f, None, _id(art.id), "baseline", now))
-        if state is None:
-            state = RuleStateRow(name="baseline", value=fingerprint)
-        state.value = fingerprint
-        s.add(state)
-        s.commit()
-        return True
 
 
 def release_all(engine: Engine, owner: str) -> None:
@@ -458,7 +251,7 @@ def last_poll(engine: Engine) -> datetime | None:
 def article_ids_since(engine: Engine, since: datetime) -> list[int]:
     """Feed articles with their text still stored, fetched since ``since``, oldest first."""
     with Session(engine) as s:
-        return [_id(i) for i in s.exec(select(ArticleRow.id).where(
+        return [stored_id(i) for i in s.exec(select(ArticleRow.id).where(
             ArticleRow.origin == "feed", col(ArticleRow.text).is_not(None),
             col(ArticleRow.fetched_at) >= since).order_by(col(ArticleRow.fetched_at),
                                                           col(ArticleRow.id)))]
@@ -480,5 +273,5 @@ def article_signatures(bind: Bind, after: int, among: Sequence[int] = (),
             q = q.where(col(ArticleRow.signature).is_not(None),
                         or_(col(ArticleRow.origin) == "seed",
                             col(ArticleRow.fetched_at) >= signed_since))
-        return [(_id(i), o, sig, utc(t))
+        return [(stored_id(i), o, sig, utc(t))
                 for i, o, sig, t in s.exec(q.order_by(col(ArticleRow.id)))]
