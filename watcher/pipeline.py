@@ -314,17 +314,24 @@ class Pipeline:
         news: list[tuple[Article, Finding, Decision]] = []
         for i, article_id in enumerate(ids, 1):
             article = repo.load_article(self.engine, article_id)
-            matched = analysis.match(article, rules, rule_ids=rule_ids) if article else None
-            if article is not None and matched is not None and matched.findings:
-                known: Sequence[Known] = memory.items if memory is not None else \
-                    self.known.of_rules(self.engine, matched.rule_ids)
-                result = analysis.conclude(matched, rules, known,
-                                           default_channel=self.settings.slack.channel)
-                news += [(article, o.finding, o.decision) for o in result.outcomes if o.alert]
-                if memory is not None:
-                    memory.add(result, article_id)
-                elif result.outcomes:
-                    findings.record_findings(self.engine, article_id, result.outcomes, self.clock())
+            if article is not None:
+                news += self._replay_one(article, article_id, rules, rule_ids, memory)
             if progress:
                 progress(i, len(ids))
         return news
+
+    def _replay_one(self, article: Article, article_id: int, rules: RuleSet,
+                    rule_ids: Sequence[str] | None, memory: analysis.KnownList | None,
+                    ) -> list[tuple[Article, Finding, Decision]]:
+        matched = analysis.match(article, rules, rule_ids=rule_ids)
+        if not matched.findings:
+            return []
+        known: Sequence[Known] = memory.items if memory is not None else \
+            self.known.of_rules(self.engine, matched.rule_ids)
+        result = analysis.conclude(matched, rules, known,
+                                   default_channel=self.settings.slack.channel)
+        if memory is not None:
+            memory.add(result, article_id)
+        else:
+            findings.record_findings(self.engine, article_id, result.outcomes, self.clock())
+        return [(article, o.finding, o.decision) for o in result.outcomes if o.alert]
