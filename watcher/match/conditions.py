@@ -1,10 +1,11 @@
 """A rule's condition evaluated on the term occurrences of one sentence (or title, or article).
 
-    holds(condition, occurrences) -> bool                    what the matcher asks
-    evaluate(condition, occurrences, explain=True) -> Verdict   the same, with the reasons
+    holds(condition, occurrences) -> bool          the one evaluator: what the matcher asks
+    evaluate(condition, occurrences) -> Verdict    the same verdict with its reasons, for the
+                                                   trace: each part's verdict, how far apart
+                                                   a ``near``'s terms were
 
-One evaluator: ``holds`` is ``evaluate`` without the reasons (it stops at the first child that
-decides, and builds nothing).
+``evaluate`` decides nothing itself: each verdict it reports is ``holds`` of that part.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from watcher.rules.schema import Check, Condition
 
 Occurrences = Mapping[str, Sequence[int]]  # term list name -> word numbers
 
-_TRUE = Verdict("", True)
-_FALSE = Verdict("", False)
-
 
 def occurrences(doc: Document, hits: Iterable[Hit]) -> dict[str, list[int]]:
     """Word numbers of each term list's hits."""
@@ -32,42 +30,41 @@ def occurrences(doc: Document, hits: Iterable[Hit]) -> dict[str, list[int]]:
 
 
 def holds(cond: Condition, occ: Occurrences) -> bool:
-    return evaluate(cond, occ) is _TRUE
-
-
-def check(check: Check, exclude: bool, occ: Occurrences, explain: bool = False) -> CheckVerdict:
-    """A ``require`` (or, with ``exclude``, an ``exclude``) check on these occurrences."""
-    return CheckVerdict("exclude" if exclude else "require", check.scope, check.because,
-                        evaluate(check.condition, occ, explain))
-
-
-def evaluate(cond: Condition, occ: Occurrences, explain: bool = False) -> Verdict:
     if cond.op == "term":
-        found = bool(occ.get(cond.term or ""))
-        if not explain:
-            return _TRUE if found else _FALSE
-        return Verdict(cond.term or "", found, "found" if found else "not found")
-    if cond.op in ("all", "any", "none"):
-        if not explain:
-            parts = (evaluate(c, occ) is _TRUE for c in cond.children)
-            ok = all(parts) if cond.op == "all" else \
-                any(parts) if cond.op == "any" else not any(parts)
-            return _TRUE if ok else _FALSE
-        kids = tuple(evaluate(c, occ, True) for c in cond.children)
-        held = [k.holds for k in kids]
-        ok = all(held) if cond.op == "all" else any(held) if cond.op == "any" else not any(held)
-        names = ", ".join(k.condition for k in kids)
-        return Verdict(f"{cond.op} of ({names})", ok, parts=kids)
+        return bool(occ.get(cond.term or ""))
+    if cond.op == "all":
+        return all(holds(c, occ) for c in cond.children)
+    if cond.op == "any":
+        return any(holds(c, occ) for c in cond.children)
+    if cond.op == "none":
+        return not any(holds(c, occ) for c in cond.children)
     a, b = (occ.get(t, ()) for t in cond.terms)
     if cond.ordered:
-        ok = any(0 <= y - x <= cond.words for x in a for y in b)
-    else:
-        ok = any(abs(x - y) <= cond.words for x in a for y in b)
-    if not explain:
-        return _TRUE if ok else _FALSE
+        return any(0 <= y - x <= cond.words for x in a for y in b)
+    return any(abs(x - y) <= cond.words for x in a for y in b)
+
+
+def passes(check: Check, exclude: bool, occ: Occurrences) -> bool:
+    """Whether a ``require`` (or, with ``exclude``, an ``exclude``) check lets the rule on."""
+    return holds(check.condition, occ) != exclude
+
+
+def evaluate(cond: Condition, occ: Occurrences) -> Verdict:
+    ok = holds(cond, occ)
+    if cond.op == "term":
+        return Verdict(cond.term or "", ok, "found" if ok else "not found")
+    if cond.op in ("all", "any", "none"):
+        parts = tuple(evaluate(c, occ) for c in cond.children)
+        return Verdict(f"{cond.op} of ({', '.join(p.condition for p in parts)})", ok,
+                       parts=parts)
     first, second = cond.terms
     text = f"near({first}, {second}, {cond.words} words{', in order' if cond.ordered else ''})"
-    return Verdict(text, ok, _near_detail(cond, a, b))
+    return Verdict(text, ok, _near_detail(cond, occ.get(first, ()), occ.get(second, ())))
+
+
+def check_verdict(check: Check, exclude: bool, occ: Occurrences) -> CheckVerdict:
+    return CheckVerdict("exclude" if exclude else "require", check.scope, check.because,
+                        evaluate(check.condition, occ))
 
 
 def _near_detail(cond: Condition, a: Sequence[int], b: Sequence[int]) -> str:

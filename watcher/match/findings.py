@@ -138,21 +138,23 @@ class _Sources:
                  when_from: int | None):
         self.doc, self.index = doc, index
         self.where_from, self.when_from = where_from, when_from
+        self._text: dict[int, Sentence] = {}
 
-    def _sentences(self, indices: Sequence[int]) -> tuple[Sentence, ...]:
-        return tuple(Sentence(i, " ".join(self.doc.sentence(i).split()))
-                     for i in dict.fromkeys(indices))
+    def _sentence(self, i: int) -> Sentence:
+        if i not in self._text:
+            self._text[i] = Sentence(i, " ".join(self.doc.sentence(i).split()))
+        return self._text[i]
 
     def of(self, rule: Rule, when: dates.DateFact | None) -> dict[str, tuple[Sentence, ...]]:
         out: dict[str, tuple[Sentence, ...]] = {}
         for spec in rule.facts:
             if spec.type == "place":
-                out[spec.name] = self._sentences(self.where_from)
+                out[spec.name] = tuple(map(self._sentence, dict.fromkeys(self.where_from)))
             elif spec.type == "date":  # none: the publication date stood in
-                out[spec.name] = self._sentences(
-                    [self.when_from] if when is not None and self.when_from is not None else [])
+                out[spec.name] = (self._sentence(self.when_from),) \
+                    if when is not None and self.when_from is not None else ()
             elif spec.type in ("status", "ordinal"):
-                out[spec.name] = self._sentences([self.index])
+                out[spec.name] = (self._sentence(self.index),)
             else:  # a constant: from the rule
                 out[spec.name] = ()
         return out

@@ -22,7 +22,14 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from watcher.facts import compare
-from watcher.match.conditions import check, evaluate, occurrences
+from watcher.match.conditions import (
+    Occurrences,
+    check_verdict,
+    evaluate,
+    holds,
+    occurrences,
+    passes,
+)
 from watcher.match.findings import extract
 from watcher.match.prefilter import Hit, unmask
 from watcher.match.text import Document
@@ -76,7 +83,6 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
                ) -> list[Finding]:
     """One rule's findings, given its term hits in the document (all its required terms
     occur). With ``traces``, appends the rule's ``RuleTrace``."""
-    explain = traces is not None
     hits = unmask(hits, set(rule.ignore))
     by_sentence: dict[int, list[Hit]] = defaultdict(list)
     for h in hits:
@@ -84,50 +90,68 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
     whole = occurrences(doc, hits)
     title = occurrences(doc, [h for h in hits
                               if doc.sentence_of(h.start) < doc.title_sentences])
-    required = tuple(sorted(rule.match.required_terms()))
-    article_checks: list[CheckVerdict] = []
-    for c, exclude in _checks(rule):
-        if c.scope in ("article", "title"):
-            verdict = check(c, exclude, whole if c.scope == "article" else title, explain)
-            article_checks.append(verdict)
-            if not verdict.passed:
-                if traces is not None:
-                    traces.append(RuleTrace(rule.id, required, (), tuple(article_checks)))
-                return []
-    sentence_checks = [(c, e) for c, e in _checks(rule) if c.scope == "sentence"]
+    checks = _checks(rule)
+    for c, exclude in checks:
+        scoped = whole if c.scope == "article" else title if c.scope == "title" else None
+        if scoped is not None and not passes(c, exclude, scoped):
+            if traces is not None:
+                traces.append(_rule_trace(rule, checks, whole, title))
+            return []
+    sentence_checks = [(c, e) for c, e in checks if c.scope == "sentence"]
     findings: list[Finding] = []
     sentences: list[SentenceTrace] = []
     for index in sorted(by_sentence):
         occ = occurrences(doc, by_sentence[index])
-        match = evaluate(rule.match, occ, explain)
-        verdicts: list[CheckVerdict] = []
-        if match.holds:
-            for c, exclude in sentence_checks:
-                verdicts.append(check(c, exclude, occ, explain))
-                if not verdicts[-1].passed:
-                    break
+        match = holds(rule.match, occ)
+        passed = match and all(passes(c, e, occ) for c, e in sentence_checks)
         found: list[Finding] = []
         skipped = ""
-        if match.holds and all(v.passed for v in verdicts):
+        if passed:
             words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
             got = extract(rule, doc, index, article, baseline, by_sentence)
             found = [replace(f, matched=words) for f in got.findings]
             skipped = got.skipped
             findings += found
-        if explain:
-            terms: dict[str, list[str]] = defaultdict(list)
-            for h in by_sentence[index]:
-                terms[h.term].append(doc.text[h.start:h.end])
-            sentences.append(SentenceTrace(
-                index, doc.sentence(index), {t: tuple(w) for t, w in terms.items()}, match,
-                tuple(verdicts), tuple(found), skipped))
+        if traces is not None:
+            sentences.append(_sentence_trace(rule, doc, index, by_sentence[index], occ,
+                                             sentence_checks, found, skipped))
     kept = findings if baseline else merge(findings)
     if traces is not None:
         merged = [f"{f.summary or f.key}: merged into a more specific report of the same "
                   "development" for f in findings if not any(f is k for k in kept)]
-        traces.append(RuleTrace(rule.id, required, (), tuple(article_checks), tuple(sentences),
-                                tuple(kept), tuple(merged)))
+        trace = _rule_trace(rule, checks, whole, title)
+        traces.append(replace(trace, sentences=tuple(sentences), findings=tuple(kept),
+                              notes=tuple(merged)))
     return kept
+
+
+def _rule_trace(rule: Rule, checks: list[tuple[Check, bool]], whole: Occurrences,
+                title: Occurrences) -> RuleTrace:
+    """The rule's article and title checks, up to the first that stops it."""
+    verdicts: list[CheckVerdict] = []
+    for c, exclude in checks:
+        if c.scope in ("article", "title"):
+            verdicts.append(check_verdict(c, exclude, whole if c.scope == "article" else title))
+            if not verdicts[-1].passed:
+                break
+    return RuleTrace(rule.id, tuple(sorted(rule.match.required_terms())), (), tuple(verdicts))
+
+
+def _sentence_trace(rule: Rule, doc: Document, index: int, hits: list[Hit], occ: Occurrences,
+                    checks: list[tuple[Check, bool]], found: list[Finding], skipped: str,
+                    ) -> SentenceTrace:
+    match = evaluate(rule.match, occ)
+    verdicts: list[CheckVerdict] = []
+    if match.holds:  # the sentence checks, up to the first that stops it
+        for c, exclude in checks:
+            verdicts.append(check_verdict(c, exclude, occ))
+            if not verdicts[-1].passed:
+                break
+    terms: dict[str, list[str]] = defaultdict(list)
+    for h in hits:
+        terms[h.term].append(doc.text[h.start:h.end])
+    return SentenceTrace(index, doc.sentence(index), {t: tuple(w) for t, w in terms.items()},
+                         match, tuple(verdicts), tuple(found), skipped)
 
 
 def merge(findings: list[Finding]) -> list[Finding]:
