@@ -269,3 +269,39 @@ def test_the_next_feed_due_counts_a_lease_held_by_another_worker(engine):
     assert repo.next_feed_due(engine) == NOW + timedelta(seconds=100)
     repo.release_all(engine, "other")
     assert repo.next_feed_due(engine) == NOW
+
+
+def test_the_outbox_codec_round_trips_a_draft_and_returns_values(engine):
+    from watcher.types import Change
+
+    draft = AlertDraft(AlertKind.UPDATE, "r", "#c", "Summit moved", "https://a.test/1", "t & <b>",
+                       evidence="e", matched=("Hanoi",), changes=(Change("when", "May", "April"),),
+                       outlet="Meridian Post", published=NOW, severity="warning", reason="why")
+    assert outbox.from_payload(draft.kind, draft.rule_id, draft.channel,
+                               outbox.to_payload(draft)) == draft
+    art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
+    [alert_id] = findings.record_findings(
+        engine, art_id, [Outcome(_finding(), Decision(Novelty.UPDATE, "why"), draft)], NOW)
+    [queued] = outbox.claim_alerts(engine, NOW, "w", 60)
+    assert isinstance(queued, outbox.QueuedAlert) and queued.id == alert_id
+    assert queued.draft == draft and queued.state == "pending" and queued.created_at == NOW
+
+
+def test_an_unreadable_outbox_row_is_marked_failed_not_sent_as_something_else(engine):
+    with Session(engine) as s:
+        s.add(AlertRow(kind="bogus", rule_id="r", channel="#c", state="pending", payload={},
+                       created_at=NOW, next_attempt_at=NOW))
+        s.commit()
+    ok = add_draft(engine)
+    assert [q.id for q in outbox.claim_alerts(engine, NOW, "w", 60)] == [ok]
+    with Session(engine) as s:
+        [bad] = [r for r in s.exec(select(AlertRow)) if r.kind == "bogus"]
+    assert bad.state == "failed" and "cannot be read" in bad.error and "bogus" in bad.error
+
+
+def add_draft(engine) -> int:  # type: ignore[no-untyped-def]
+    draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/2", "t")
+    art_id, _ = repo.save_article(engine, Article("https://a.test/2", "t", "x", NOW), "feed", NOW)
+    [alert_id] = findings.record_findings(
+        engine, art_id, [Outcome(_finding("k9"), Decision(Novelty.NEW, "x"), draft)], NOW)
+    return alert_id
