@@ -121,6 +121,17 @@ def test_a_start_up_adds_the_jobs_and_starts_the_cycle_loop(runner):
     assert not runner.cycler.is_alive()
 
 
-def test_run_forever_stops_cleanly_when_asked(runner):
-    runner.stop.set()  # asked to stop before it even started: it still starts and stops
-    assert runner.run() == 0
+def test_run_starts_the_parts_and_stops_cleanly_when_asked(runner):
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(runner.run()))
+    thread.start()
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while runner.health.last_cycle_ok is None and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.1)
+        assert runner.health.last_cycle_ok is not None, "no cycle within 60 s"
+        assert runner.cycler.is_alive() and runner.sched.get_job("deliver") is not None
+    finally:
+        runner.stop.set()
+        thread.join(60)
+    assert result == [0] and not runner.cycler.is_alive() and not runner.sched.running
