@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from tests.linear import growth
-from watcher.match import match_article
+from watcher.match.matcher import match_article
 from watcher.match.text import Document
 from watcher.parse import CONTROL_CHARS, parse_feed, strip_html
 from watcher.rules.loader import load_ruleset

@@ -17,7 +17,7 @@ from tests.linear import assert_linear
 from watcher.dedup import signature
 from watcher.facts import dates, places
 from watcher.facts import status as st
-from watcher.match import match_article
+from watcher.match.matcher import match_article
 from watcher.match.text import MAX_TEXT, Document, sentences
 from watcher.notify.render import cut, escape
 from watcher.observe import safe_text

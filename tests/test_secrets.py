@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import run_watcher, write_config
 from tests.test_service import Service, free_port
 from watcher import redact
-from watcher.extract import ExtractorPool
+from watcher.pagetext import ExtractorPool
 from watcher.types import Article
 
 PASSWORD = "s3cr!t#pw@x/y:z"  # ! # @ / : all need %-escaping in a URL

@@ -5,7 +5,8 @@
     watcher rules check|test [PATH]
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
     watcher feeds [list] | add URL | remove URL | import OPML
-    watcher alerts [list] [--state S] | retry ID
+    watcher findings [--rule ID] [--since 7d]
+    watcher alerts [list] [--state S] | show ID | retry ID
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from watcher import redact
 from watcher.errors import WatcherError
 from watcher.observe import safe_text, setup_logging
 from watcher.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from watcher.types import Article
 
 log = logging.getLogger("watcher")
 
@@ -65,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", dest="log_format_sub", default=argparse.SUPPRESS,
                         choices=["auto", "human", "json"], help=argparse.SUPPRESS)
 
-    def command(group, name: str, **kw):  # type: ignore[no-untyped-def]
+    def command(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                **kw: Any) -> argparse.ArgumentParser:
         return group.add_parser(name, parents=[common], **kw)
 
     sub = p.add_subparsers(dest="command")
@@ -95,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = exp.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="a text file (first line: title)")
     src.add_argument("--url", help="a page to fetch and extract")
-    exp.add_argument("--date", help="publication date, YYYY-MM-DD (default: today)")
+    exp.add_argument("--date", help="publication date, YYYY-MM-DD or an ISO time (default: the "
+                     "page's own date with --url, else today)")
     exp.set_defaults(func=cmd_rules_explain)
 
     feeds = command(sub, "feeds", help="list feeds and their health; add, remove, import")
@@ -123,16 +132,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "nothing")
     rp.set_defaults(func=cmd_replay)
 
+    fi = command(sub, "findings", help="stored findings with their decision and reason")
+    fi.add_argument("--rule", help="only this rule id")
+    fi.add_argument("--since", default="7d", help="how far back: 7d, 12h, 30m (default 7d)")
+    fi.add_argument("--limit", type=int, default=200, help="at most this many, the latest")
+    fi.set_defaults(func=cmd_findings)
+
     st = command(sub, "status", help="one screen: feeds, alerts, last poll, rules")
     st.set_defaults(func=cmd_status)
 
-    alerts = command(sub, "alerts", help="list alerts; retry a failed one")
+    alerts = command(sub, "alerts", help="list alerts; show one; retry a failed one")
     asub = alerts.add_subparsers(dest="alerts_command")
     alerts.set_defaults(func=cmd_alerts_list, state=None, limit=50)
     al = command(asub, "list")
     al.add_argument("--state", help="pending, sending, sent, failed, folded")
     al.add_argument("--limit", type=int, default=50)
     al.set_defaults(func=cmd_alerts_list)
+    ash = command(asub, "show", help="everything about one alert: message, decision, delivery")
+    ash.add_argument("id", type=int)
+    ash.set_defaults(func=cmd_alerts_show)
     ar = command(asub, "retry", help="send a failed alert again (after fixing the cause)")
     ar.add_argument("id", type=int)
     ar.set_defaults(func=cmd_alerts_retry)
@@ -143,7 +161,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config_sub", None) or args.config)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from watcher.store.db import make_engine, migrate
 
     engine = make_engine(settings.database_url)
@@ -192,7 +210,7 @@ def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untype
         due = outbox.next_attempt(delivery.engine)
         if due is None:
             return
-        wait = max(MIN_RETRY_WAIT, (repo.utc(due) - datetime.now(UTC)).total_seconds())
+        wait = max(MIN_RETRY_WAIT, (due - datetime.now(UTC)).total_seconds())
         if clock() + wait > deadline:
             return
         sleep(wait)
@@ -226,46 +244,62 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return commands.test(_rules_path(args))
 
 
+def parse_date(text: str) -> datetime:
+    """``--date``: a date (midnight UTC) or an ISO time (UTC unless it says otherwise)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise WatcherError(f"--date {text!r}: expected a date such as 2019-02-08 "
+                           "or a time such as 2019-02-08T15:30") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def cmd_rules_explain(args: argparse.Namespace) -> int:
     from watcher.rules import commands
     from watcher.rules.loader import load_ruleset
-    from watcher.store import repo
+    from watcher.store import findings
     from watcher.types import Article
 
     settings = _settings(args)
+    date = parse_date(args.date) if args.date else None
     ruleset, errors = load_ruleset(settings.rules_dir)
     for err in errors:
         print(err, file=sys.stderr)
-    published = (datetime.fromisoformat(args.date).replace(tzinfo=UTC)
-                 if args.date else datetime.now(UTC))
     if args.text:
         raw = Path(args.text).read_text(encoding="utf-8")
         title, _, body = raw.partition("\n")
         article = Article(url=f"file:{args.text}", title=title.strip(), text=body,
-                          published=published)
+                          published=date or datetime.now(UTC))
+        source = "from --date" if date else "today: no --date given"
     else:
-        article = _fetch_article(settings, args.url, published)
-        if article is None:
+        fetched = _fetch_article(settings, args.url)
+        if fetched is None:
             return 1
+        if date is not None:
+            article, source = replace(fetched, published=date), "from --date"
+        elif fetched.published is not None:
+            article, source = fetched, "the page's own date"
+        else:
+            article = replace(fetched, published=datetime.now(UTC))
+            source = "today: the page gives none and no --date was given"
     engine = _engine(settings)
-    return commands.explain(ruleset, args.rule, article, repo.known_findings(engine))
+    return commands.explain(ruleset, args.rule, article, findings.known_findings(engine),
+                            default_channel=settings.slack.channel, date_source=source)
 
 
-def _fetch_article(settings: Settings, url: str, published: datetime):  # type: ignore[no-untyped-def]
-    from watcher.extract import extract_article
-    from watcher.fetch import Fetcher
-    from watcher.pipeline import HTML_TYPES
+def _fetch_article(settings: Settings, url: str) -> Article | None:
+    from watcher.fetch import PAGE_TYPES, Fetcher
+    from watcher.pagetext import extract_article
 
     with Fetcher(settings.fetch) as fetcher:
-        page = fetcher.get(url, allowed_types=HTML_TYPES)
+        page = fetcher.get(url, allowed_types=PAGE_TYPES)
     if not page.ok:
         print(safe_text(f"{url}: {page.status}: {page.error}"), file=sys.stderr)
         return None
-    article = extract_article(page.body, page.url)
+    article = extract_article(page.body, page.url)  # as the pipeline's extraction does
     if article is None:
         print(f"{url}: no article text could be extracted", file=sys.stderr)
-        return None
-    return article if article.published else replace(article, published=published)
+    return article
 
 
 # --- feeds -----------------------------------------------------------------------------------
@@ -370,7 +404,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     service = build(settings)
     try:
         service.pipeline.start()
-        unknown = set(args.rule or ()) - set(service.pipeline.rules.rules)  # type: ignore[union-attr]
+        assert service.pipeline.rules is not None  # loaded by start()
+        unknown = set(args.rule or ()) - set(service.pipeline.rules.rules)
         if unknown:
             print(f"unknown rule id(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -389,6 +424,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
             service.delivery.deliver()
     finally:
         service.close()
+    return 0
+
+
+# --- findings --------------------------------------------------------------------------------
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from watcher.show import finding_lines
+    from watcher.store import findings
+
+    since = datetime.now(UTC) - parse_age(args.since)
+    found = findings.list_findings(_engine(_settings(args)), rule_id=args.rule, since=since,
+                                   limit=args.limit)
+    if not found:
+        print(f"no findings since {since:%Y-%m-%d %H:%M}Z"
+              + (f" for {args.rule}" if args.rule else ""))
+    for f in found:
+        print("\n".join(finding_lines(f)))
     return 0
 
 
@@ -437,10 +489,27 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no alerts")
     for r in rows:
-        summary = (r.payload or {}).get("summary", "")
         extra = f"  error: {r.error}" if r.error and r.state != "sent" else ""
         print(safe_text(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
-                        f"{summary[:60]}{extra}"))
+                        f"{r.draft.summary[:60]}{extra}"))
+    return 0
+
+
+def cmd_alerts_show(args: argparse.Namespace) -> int:
+    from watcher.show import alert_lines
+    from watcher.store import findings, outbox
+
+    engine = _engine(_settings(args))
+    try:
+        q = outbox.get_alert(engine, args.id)
+    except ValueError as exc:  # a row that cannot be read: say so
+        print(str(exc), file=sys.stderr)
+        return 1
+    if q is None:
+        print(f"no alert #{args.id}", file=sys.stderr)
+        return 1
+    found = findings.list_findings(engine, finding_id=q.finding_id) if q.finding_id else []
+    print(safe_text("\n".join(alert_lines(q, found))))
     return 0
 
 

@@ -236,7 +236,7 @@ def request_deadline(at: float) -> Iterator[None]:
 
 def _remaining(timeout: float | None) -> float | None:
     """``timeout`` cut to what is left of the current request's deadline (ReadTimeout if none)."""
-    at = getattr(_deadline, "at", None)
+    at: float | None = getattr(_deadline, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()

@@ -124,7 +124,7 @@ def serve_http(listen: str, metrics: Metrics, health: Health,
 
     class Handler(BaseHTTPRequestHandler):
         def setup(self) -> None:
-            self.timeout = timeout  # every read and write on the connection
+            self.connection.settimeout(timeout)  # every read and write on the connection
             super().setup()
 
         def log_message(self, format: str, *args: Any) -> None:

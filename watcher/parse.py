@@ -154,7 +154,7 @@ def _published(raw: Mapping[str, Any]) -> datetime | None:
         t = dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)  # no deprecated alias
         if t:
             try:
-                return datetime(*t[:6], tzinfo=UTC)
+                return datetime(*t[:6]).replace(tzinfo=UTC)
             except (TypeError, ValueError, OverflowError):
                 continue
     return None

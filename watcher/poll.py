@@ -1,7 +1,8 @@
 """Poll one feed: conditional GET, parse only when it changed, per-feed backoff.
 
 ``poll_feed`` is pure apart from the fetcher: it takes the feed's remembered ``FeedState`` and
-``now`` and returns the new state (nothing is written anywhere). Outcome kinds (``status``):
+``now`` and returns the new state (nothing is written anywhere). Which feeds are due is the
+database's answer (``repo.claim_due_feeds``). Outcome kinds (``status``):
 
 * ``ok`` / ``empty``: fetched and parsed (``parsed`` holds the entries);
 * ``not_modified``: HTTP 304; ``unchanged``: 200 with a body byte-identical to the last one
@@ -28,7 +29,7 @@ from watcher.fetch import FEED_ACCEPT, Fetcher, FetchStatus
 from watcher.parse import ParsedFeed, parse_feed
 from watcher.types import FeedState
 
-__all__ = ["BACKOFF_CAP", "DISABLE_AFTER", "PollOutcome", "backoff", "due", "poll_feed"]
+__all__ = ["BACKOFF_CAP", "DISABLE_AFTER", "PollOutcome", "backoff", "poll_feed"]
 
 BACKOFF_CAP = timedelta(hours=6)
 RETRY_AFTER_CAP = timedelta(hours=24)
@@ -45,13 +46,6 @@ class PollOutcome:
     @property
     def changed(self) -> bool:
         return self.parsed is not None
-
-
-def due(state: FeedState, now: datetime) -> bool:
-    """Whether the feed should be polled at ``now``."""
-    if state.disabled_reason:
-        return False
-    return state.next_check_at is None or state.next_check_at <= now
 
 
 def backoff(interval: int, errors: int) -> timedelta:

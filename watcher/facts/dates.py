@@ -232,17 +232,18 @@ def _resolve_date(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFac
         start, end = _month_window(_year_for(mon, pub, past), mon)
         return DateFact(start, end, "month", text)
     if kind == "season":
-        which, season, y = g[0].lower().split()[-1], g[1].lower(), g[2]
-        first, last = _SEASONS[season]
+        rel, season, y = g[0].lower().split()[-1], g[1].lower(), g[2]
+        first_month, last_month = _SEASONS[season]
         if y:
             year = int(y)
         else:
-            year = pub.year + {"next": 1, "last": -1}.get(which, 0)
-            if which in ("the",) and not past and pub.month > last and first <= last:
+            year = pub.year + {"next": 1, "last": -1}.get(rel, 0)
+            if rel in ("the",) and not past and pub.month > last_month \
+                    and first_month <= last_month:
                 year += 1
-        start = date(year, first, 1)
-        end_year = year + (1 if last < first else 0)
-        end = date(end_year, last, _last_day(end_year, last))
+        start = date(year, first_month, 1)
+        end_year = year + (1 if last_month < first_month else 0)
+        end = date(end_year, last_month, _last_day(end_year, last_month))
         return DateFact(start, end, "season", text)
     if kind == "partyear":
         year = pub.year + {"next": 1, "last": -1, "this": 0}[g[1].lower()]
@@ -275,10 +276,10 @@ def _resolve_date(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFac
         return DateFact(start, start + timedelta(days=6), "week", text)
     if kind == "relmonth":
         first = pub.replace(day=1)
-        which = g[0].lower()
-        if which == "next":
+        rel = g[0].lower()
+        if rel == "next":
             first = (first + timedelta(days=32)).replace(day=1)
-        elif which == "last":
+        elif rel == "last":
             first = (first - timedelta(days=1)).replace(day=1)
         start, end = _month_window(first.year, first.month)
         return DateFact(start, end, "month", text)

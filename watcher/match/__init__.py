@@ -1,119 +1,12 @@
-"""Matching: which rules' developments an article reports, with their facts.
+"""Matching: which rules' developments an article reports, with their facts. Pure: no I/O.
 
-    match_article(article, ruleset, baseline=False) -> [Finding]
+    text.py        the article prepared once: normalised copy, sentences, word numbers
+    prefilter.py   one Aho-Corasick scan of the article for every term of every rule
+    conditions.py  a rule's condition evaluated on one sentence's term occurrences
+    follow.py      follow-on sentences that carry an itinerary on ("He will also stop in ...")
+    findings.py    from a matched sentence to a Finding: its facts, key and summary
+    matcher.py     match_article: all of the above for every rule, with an optional trace
 
-Pure: no I/O. The article is scanned once by the RuleSet's Aho-Corasick prefilter; each rule
-whose required terms all occur is then evaluated sentence by sentence (the title counts as a
-sentence), and every matching sentence that reports an event yields a Finding. With
-``baseline=True`` recollections ("met for a first summit in 2018"), hypotheticals and denials are
-kept too: for the baseline, everything the text tells is known.
+This package's ``__init__`` imports nothing, so importing one of its modules does not import
+the others (``watcher.rules.schema`` imports the prefilter; the matcher imports the schema).
 """
-
-from __future__ import annotations
-
-import bisect
-from collections import defaultdict
-from dataclasses import replace
-
-from watcher.facts import compare, places
-from watcher.match.extract import extract
-from watcher.match.prefilter import Hit, unmask
-from watcher.match.text import Document
-from watcher.rules.schema import Check, Condition, Rule, RuleSet
-from watcher.types import Article, Finding
-
-__all__ = ["holds", "match_article", "match_rule"]
-
-Occurrences = dict[str, list[int]]  # term name -> word numbers
-MAX_MATCHING_SENTENCES = 100  # per rule and article: the findings of one text stay few
-
-
-def holds(cond: Condition, occ: Occurrences) -> bool:
-    """Evaluate a condition against the term occurrences of one sentence (or article)."""
-    if cond.op == "term":
-        return bool(occ.get(cond.term or ""))
-    if cond.op == "all":
-        return all(holds(c, occ) for c in cond.children)
-    if cond.op == "any":
-        return any(holds(c, occ) for c in cond.children)
-    if cond.op == "none":
-        return not any(holds(c, occ) for c in cond.children)
-    a, b = (occ.get(t, []) for t in cond.terms)
-    return _near(a, b, cond.words, cond.ordered)
-
-
-def _near(a: list[int], b: list[int], words: int, ordered: bool) -> bool:
-    """Some y of ``b`` within ``words`` of some x of ``a`` (after it when ``ordered``), in
-    O((a + b) log b), not a x b: an article can repeat a term ten thousand times."""
-    ys = sorted(b)
-    for x in a:
-        i = bisect.bisect_left(ys, x if ordered else x - words)
-        if i < len(ys) and ys[i] <= x + words:
-            return True
-    return False
-
-
-def _occurrences(doc: Document, hits: list[Hit]) -> Occurrences:
-    occ: Occurrences = defaultdict(list)
-    for h in hits:
-        occ[h.term].append(doc.word_of(h.start))
-    return occ
-
-
-def _check_fails(check: Check, occ: Occurrences, exclude: bool) -> bool:
-    return holds(check.condition, occ) if exclude else not holds(check.condition, occ)
-
-
-def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
-               baseline: bool = False) -> list[Finding]:
-    hits = unmask(hits, set(rule.ignore))
-    by_sentence: dict[int, list[Hit]] = defaultdict(list)
-    for h in hits:
-        by_sentence[doc.sentence_of(h.start)].append(h)
-    whole = _occurrences(doc, hits)
-    title = _occurrences(doc, [h for h in hits if doc.sentence_of(h.start) < doc.title_sentences])
-    for check, exclude in [(c, False) for c in rule.require] + [(c, True) for c in rule.exclude]:
-        if check.scope == "article" and _check_fails(check, whole, exclude):
-            return []
-        if check.scope == "title" and _check_fails(check, title, exclude):
-            return []
-    findings: list[Finding] = []
-    matching = 0
-    for index in sorted(by_sentence):
-        occ = _occurrences(doc, by_sentence[index])
-        if not holds(rule.match, occ):
-            continue
-        matching += 1
-        if matching > MAX_MATCHING_SENTENCES:
-            break
-        sentence_checks = [(c, e) for c, e in
-                           [(c, False) for c in rule.require] + [(c, True) for c in rule.exclude]
-                           if c.scope == "sentence"]
-        if any(_check_fails(c, occ, e) for c, e in sentence_checks):
-            continue
-        words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
-        for finding in extract(rule, doc, index, article, baseline, by_sentence):
-            findings.append(replace(finding, matched=words))
-    return findings if baseline else merge(findings)
-
-
-def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per development in an article: the most specific report of it wins."""
-    kept: list[Finding] = []
-    for f in sorted(findings, key=lambda f: compare.specificity(f.facts)):
-        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts) for k in kept):
-            continue
-        kept.append(f)
-    return kept
-
-
-def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False
-                  ) -> list[Finding]:
-    doc = Document.build(article.title, article.text)
-    places.use(ruleset.places)  # the operator's places file of these rules
-    out: list[Finding] = []
-    for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
-        rule = ruleset.rules.get(rule_id)
-        if rule is not None:
-            out.extend(match_rule(rule, doc, hits, article, baseline))
-    return out

@@ -9,13 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from watcher.facts.places import EMPTY, Overlay
 from watcher.facts.status import STATUSES
-
-if TYPE_CHECKING:
-    from watcher.match.prefilter import Prefilter
+from watcher.match.prefilter import Prefilter
 
 SEVERITIES = ("info", "warning", "critical")
 FACT_TYPES = ("constant", "place", "date", "status", "ordinal")
@@ -124,6 +121,4 @@ class RuleSet:
 
     @cached_property
     def prefilter(self) -> Prefilter:
-        from watcher.match.prefilter import Prefilter
-
-        return Prefilter(tuple(self.rules.values()))
+        return Prefilter(self.rules.values())

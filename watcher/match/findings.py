@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from watcher.facts import compare, dates, places
 from watcher.facts import status as st
@@ -13,14 +13,14 @@ from watcher.match import follow
 from watcher.match.prefilter import Hit
 from watcher.match.text import Document
 from watcher.rules.schema import Rule
-from watcher.types import Article, Finding
+from watcher.types import Article, Finding, Sentence
 
 _REPORTED = re.compile(r"(?:said|says|announced|announces|reported|reports|confirmed|told "
                        r"\w+(?: \w+)?|statement|briefing|tweeted|wrote|added)\s*(?:on\s+|late\s+|"
                        r"early\s+|earlier\s+|later\s+|last\s+)?$", re.IGNORECASE)
 
 
-def event_dates(text: str, article: Article, past: bool) -> list[dates.DateFact]:
+def event_dates(text: str, article: Article, past: bool | None) -> list[dates.DateFact]:
     """Dates of the event in ``text``: the day something was said is not the event's date."""
     out = []
     for start, _, fact in dates.find_dates(text, article.published, past):
@@ -47,14 +47,21 @@ def _neighbours(doc: Document, index: int) -> list[int]:
     return []
 
 
+class Extracted(NamedTuple):
+    findings: list[Finding]
+    skipped: str = ""  # why the sentence gave no finding
+
+
 def extract(rule: Rule, doc: Document, index: int, article: Article,
             baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None
-            ) -> list[Finding]:
-    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event).
+            ) -> Extracted:
+    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event,
+    and then the reason).
 
     With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
     itinerary on ("He will also stop in Tokyo") add their places, and their date when the
-    matched sentence has none (see ``watcher.match.follow``).
+    matched sentence has none (see ``watcher.match.follow``). Each fact records the sentences
+    it was read from.
     """
     raw = doc.sentence(index)
     stripped = st.strip_recollections(raw)
@@ -63,26 +70,29 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
     mode = st.mode(stripped)
     text = raw if baseline else stripped
     if not baseline and mode != "report":
-        return []
+        return Extracted([], f"not a report of an event: {mode}")
     past = st.tense(stripped)
     status = st.status(stripped)
     if baseline and (mode == "recollection" or (past and status != "cancelled")):
         status = "held"
     if not baseline and status not in rule.alert_on:
-        return []
+        return Extracted([], f"status {status} is not alerted on (novelty.alert_on)")
     pub = article.published
     when_list = event_dates(text, article, past)
     if not baseline and pub is not None and when_list:
         horizon = pub.date() - timedelta(days=rule.recent_days)
         recent = [d for d in when_list if d.end >= horizon]
         if not recent:
-            return []  # only past dates: a recollection
+            return Extracted([], f"only dates more than {rule.recent_days} days before "
+                                 "publication: a recollection")
         when_list = recent
     if not baseline and pub is not None and len(when_list) > 1:
         # "on Friday called off a trip next week": the report's own day is not the event's
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
+    when_from = index if when_list else None  # the sentence the dates were read from
     where: list[places.Place] = _places(rule, text)
+    where_from = [index] * len(where)  # the sentence of each place
     date_spec = next((f for f in rule.facts if f.type == "date"), None)
     place_spec = next((f for f in rule.facts if f.type == "place"), None)
     for j in _neighbours(doc, index):
@@ -90,26 +100,64 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
             when_list = [d for d in event_dates(doc.sentence(j), article, past)
                          if pub is None or baseline or
                          d.end >= pub.date() - timedelta(days=rule.recent_days)]
+            when_from = j if when_list else None
         if not where and place_spec and place_spec.scope == "neighbours":
             where = _places(rule, doc.sentence(j))
+            where_from = [j] * len(where)
     for j in follow.candidates(rule, doc, index, by_sentence):
         more = _follow_on(rule, doc.sentence(j), article, past, status, when_list, baseline)
         if more is None:
             break  # not the same development: the itinerary stops here
         extra_where, extra_when = more
-        where += [p for p in extra_where if p not in where]
+        added = [p for p in extra_where if p not in where]
+        where += added
+        where_from += [j] * len(added)
         if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = extra_when
+            when_from = j if when_list else None
     if not baseline and not where and _home_only(rule, text):
-        return []  # everything named happens at home: "a speech in Washington"
-    choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
+        return Extracted([], "every place named is inside the rule's 'outside' places")
+    choices: list[dates.DateFact | None] = list(when_list if baseline else when_list[:1])
+    sources = _Sources(doc, index, where_from, when_from)
     findings = []
     for when in choices or [None]:
         facts = _facts(rule, text, where, when, status, article, past)
         if facts is None:
             continue
-        findings.append(_finding(rule, facts, raw, doc, index, status))
-    return findings
+        findings.append(_finding(rule, facts, raw, status, sources.of(rule, when)))
+    if not findings:
+        required = ", ".join(f.name for f in rule.facts if f.required)
+        return Extracted([], f"a required fact is missing ({required})")
+    return Extracted(findings)
+
+
+class _Sources:
+    """Which sentences each fact was read from."""
+
+    def __init__(self, doc: Document, index: int, where_from: list[int],
+                 when_from: int | None):
+        self.doc, self.index = doc, index
+        self.where_from, self.when_from = where_from, when_from
+        self._text: dict[int, Sentence] = {}
+
+    def _sentence(self, i: int) -> Sentence:
+        if i not in self._text:
+            self._text[i] = Sentence(i, " ".join(self.doc.sentence(i).split()))
+        return self._text[i]
+
+    def of(self, rule: Rule, when: dates.DateFact | None) -> dict[str, tuple[Sentence, ...]]:
+        out: dict[str, tuple[Sentence, ...]] = {}
+        for spec in rule.facts:
+            if spec.type == "place":
+                out[spec.name] = tuple(map(self._sentence, dict.fromkeys(self.where_from)))
+            elif spec.type == "date":  # none: the publication date stood in
+                out[spec.name] = (self._sentence(self.when_from),) \
+                    if when is not None and self.when_from is not None else ()
+            elif spec.type in ("status", "ordinal"):
+                out[spec.name] = (self._sentence(self.index),)
+            else:  # a constant: from the rule
+                out[spec.name] = ()
+        return out
 
 
 def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, status: str,
@@ -212,7 +260,7 @@ def display_of(facts: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 
@@ -224,9 +272,9 @@ def render(template: str, display: dict[str, str]) -> str:
     return " ".join(text.split())
 
 
-def _finding(rule: Rule, facts: dict[str, Any], sentence: str, doc: Document, index: int,
-             status: str) -> Finding:
+def _finding(rule: Rule, facts: dict[str, Any], sentence: str, status: str,
+             sources: Mapping[str, tuple[Sentence, ...]]) -> Finding:
     display = display_of(facts)
     return Finding(rule_id=rule.id, key=key_of(rule, facts), facts=facts,
                    evidence=" ".join(sentence.split()), matched=(), status=status,
-                   summary=render(rule.summary, display), display=display)
+                   summary=render(rule.summary, display), display=display, sources=sources)
