@@ -200,7 +200,7 @@ def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untype
     """Deliver what is due; while alerts wait for a retry (Slack's Retry-After, a backoff),
     sleep until the first is due and deliver again, for at most ``budget`` seconds in all.
     An alert due after the budget is left pending (``report.alerts_pending``)."""
-    from watcher.store import outbox, repo
+    from watcher.store import outbox
 
     deadline = clock() + budget
     while True:
