@@ -20,8 +20,11 @@ run: install
 test: install
 	$(PY) -m pytest -q
 
+# Lint, types (mypy strict on watcher/), no import cycles, and the shipped rules and their tests.
 check: install
-	$(VENV)/bin/ruff check watcher tests bench
+	$(VENV)/bin/ruff check watcher tests bench tools
+	$(VENV)/bin/mypy
+	$(PY) tools/import_cycles.py watcher
 	$(VENV)/bin/watcher rules check
 	$(VENV)/bin/watcher rules test
 

@@ -35,7 +35,7 @@ import trafilatura
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from watcher.extract import ExtractorPool
+from watcher.pagetext import ExtractorPool
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "article-extraction-benchmark"
 _TOKEN = re.compile(r"\w+", re.UNICODE)

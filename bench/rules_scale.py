@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from watcher.match import match_article
-from watcher.rules.evaluate import load_dev_cases, load_seed_folder
+from watcher.baseline import load_seeds
+from watcher.match.matcher import match_article
+from watcher.rules.evaluate import load_dev_cases
 from watcher.rules.loader import load_ruleset
 from watcher.types import Article
 
@@ -59,10 +60,7 @@ def articles(repeat: int) -> list[Article]:
     dev = shared / "corpus" / "dev.yaml"
     if dev.exists():
         base += [a for _, _, a in load_dev_cases(dev)]
-    for folder in (ROOT / "seeds", shared / "seeds"):
-        if list(folder.glob("*.txt")):
-            base += load_seed_folder(folder)
-            break
+    base += load_seeds(ROOT / "seeds")  # as the service reads them (manifest.yaml)
     # A few articles that mention generated rules' terms, so some rules do get examined.
     base.append(Article("bench:gen", "Envoy7 Ardent to convene7 in Hanoi",
                         "Envoy7 Ardent will convene7 in Hanoi on March 3, officials said.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 
 from tests.conftest import ROOT, run_watcher, write_config
 from tests.httpserver import Reply
@@ -53,6 +54,22 @@ def test_replay_after_a_rule_is_added(tmp_path, http_server):
         assert run_watcher("run", "--once", "--config", str(cfg), env=env).returncode == 0
         assert len(slack.messages) == 1  # only the Pompeo trip: no summit rule yet
 
+        found = run_watcher("findings", "--since", "1d", "--config", str(cfg))
+        assert found.returncode == 0, found.stderr
+        assert "pompeo-trip" in found.stdout and " new " in found.stdout
+        assert "reason: no known pompeo-trip development matches" in found.stdout
+        assert http_server.url("/news/0.html") in found.stdout
+        none = run_watcher("findings", "--rule", "summit-announcement", "--config", str(cfg))
+        assert "no findings since" in none.stdout
+        shown = run_watcher("alerts", "show", "1", "--config", str(cfg))
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.startswith("alert #1: new, sent")
+        for line in ("rule:        pompeo-trip", "channel:     #news-alerts",
+                     "reason:      no known pompeo-trip", "message ts:  "):
+            assert line in shown.stdout, shown.stdout
+        missing = run_watcher("alerts", "show", "99", "--config", str(cfg))
+        assert missing.returncode == 1 and "no alert #99" in missing.stderr
+
         shutil.copy(ROOT / "rules" / "summit-announcement.yaml", rules)
         dry = run_watcher("replay", "--since", "1d", "--dry-run", "--config", str(cfg), env=env)
         assert dry.returncode == 0, dry.stderr
@@ -85,9 +102,14 @@ def test_rules_explain_and_check_from_the_command_line(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "MATCH" in out.stdout and "Hanoi" in out.stdout
     assert "update" in out.stdout  # seed 004 knew "end of February", place to be announced
+    assert "publication date: 2019-02-05 00:00Z (from --date)" in out.stdout
     unknown = run_watcher("rules", "explain", "no-such-rule", "--text", str(story),
                           "--config", str(cfg))
     assert unknown.returncode == 1 and "unknown rule" in unknown.stdout
+    bad = run_watcher("rules", "explain", "summit-announcement", "--text", str(story),
+                      "--date", "5 Feb 2019", "--config", str(cfg))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "--date '5 Feb 2019': expected a date such as 2019-02-08" in bad.stderr
 
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -95,6 +117,25 @@ def test_rules_explain_and_check_from_the_command_line(tmp_path):
     check = run_watcher("rules", "check", str(broken), "--config", str(cfg))
     assert check.returncode == 1 and "r.yaml:" in check.stdout
     assert run_watcher("rules", "check", "--config", str(cfg)).returncode == 0
+
+
+def test_rules_explain_a_page_with_and_without_date(tmp_path, http_server):
+    from tests.conftest import article_page
+
+    page = http_server.route("/story.html", Reply(body=article_page(
+        "Second Trump-Kim summit set for Hanoi",
+        ["President Trump and Kim Jong Un will hold their second summit in Hanoi, Vietnam, on "
+         "Feb. 27 and 28, the White House said on Tuesday."],
+        published=datetime(2019, 2, 5, 18, tzinfo=UTC))))
+    cfg = write_config(tmp_path, feeds=[])
+    own = run_watcher("rules", "explain", "summit-announcement", "--url", page,
+                      "--config", str(cfg))
+    assert own.returncode == 0, own.stderr
+    assert "publication date: 2019-02-05 18:00Z (the page's own date)" in own.stdout
+    given = run_watcher("rules", "explain", "summit-announcement", "--url", page,
+                        "--date", "2019-01-30", "--config", str(cfg))
+    assert given.returncode == 0, given.stderr
+    assert "publication date: 2019-01-30 00:00Z (from --date)" in given.stdout
 
 
 def test_log_options_work_before_and_after_the_command(tmp_path):

@@ -18,9 +18,19 @@ from tests.slack_standin import SlackStandIn
 from watcher.deliver import Delivery
 from watcher.notify.slack import SlackNotifier, make_slack_client
 from watcher.settings import SlackSettings
-from watcher.store import outbox, repo
+from watcher.store import findings, outbox, repo
 from watcher.store.db import make_engine, migrate
-from watcher.types import Article, Change, Decision, Finding, Known
+from watcher.types import (
+    AlertDraft,
+    AlertKind,
+    Article,
+    Change,
+    Decision,
+    Finding,
+    Known,
+    Novelty,
+    Outcome,
+)
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -52,14 +62,12 @@ def add_alert(engine, n: int, *, rule: str = "pompeo-trip", kind: str = "new",  
     art_id, _ = repo.save_article(engine, art, "feed", T0)
     f = Finding(rule_id=rule, key=f"k{n}", facts={}, evidence=f"Pompeo will visit place {n}.",
                 matched=("Pompeo",), summary=f"Pompeo to visit place {n}")
-    d = Decision(kind if kind in ("new", "update") else "known", "test", matched=matched,
-                 changes=(Change("where", f"place {n}", "not known"),))
-    payload = {"summary": f.summary, "article_url": art.url, "article_title": art.title,
-               "evidence": f.evidence, "matched": ["Pompeo"],
-               "changes": [{"fact": "where", "now": f"place {n}", "was": "not known"}],
-               "outlet": art.outlet, "published": T0.isoformat(), "severity": "info"}
-    [alert_id] = repo.record_findings(engine, art_id, [(f, d, {
-        "kind": kind, "rule_id": rule, "channel": channel, "payload": payload})], T0)
+    d = Decision(Novelty(kind) if kind in ("new", "update") else Novelty.KNOWN, "test",
+                 matched=matched, changes=(Change("where", f"place {n}", "not known"),))
+    draft = AlertDraft(AlertKind(kind), rule, channel, f.summary, art.url, art.title,
+                       evidence=f.evidence, matched=("Pompeo",), changes=d.changes,
+                       outlet=art.outlet, published=T0, severity="info", reason="test")
+    [alert_id] = findings.record_findings(engine, art_id, [Outcome(f, d, draft)], T0)
     return alert_id
 
 
@@ -154,7 +162,7 @@ def test_update_is_a_thread_reply_and_a_new_outlet_edits_the_source_count(engine
         d = delivery(engine, slack, clock)
         d.deliver()
         [first] = slack.messages
-        [finding] = repo.known_findings(engine)
+        [finding] = findings.known_findings(engine)
         update_id = add_alert(engine, 2, kind="update", matched=finding)
         sources_id = add_alert(engine, 3, kind="sources", matched=finding,
                                outlet="Lakeside Herald")
@@ -178,7 +186,7 @@ def test_updates_can_be_broadcast_to_the_channel(engine):
         notifier, _ = make_notifier(settings, {"SLACK_BOT_TOKEN": "xoxb-test"})
         d = Delivery(engine, notifier, settings, clock=clock, owner="test")
         d.deliver()
-        [finding] = repo.known_findings(engine)
+        [finding] = findings.known_findings(engine)
         add_alert(engine, 2, kind="update", matched=finding)
         d.deliver()
         assert slack.messages[1]["thread_ts"] == slack.messages[0]["ts"]

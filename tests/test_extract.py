@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.extract import ExtractorPool, decode_html, extract_article
+from watcher.pagetext import ExtractorPool, decode_html, extract_article
 from watcher.types import Entry
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from tests.httpserver import Reply, endless, serve, sleepy, trickle
-from watcher.extract import extract_article
 from watcher.fetch import PAGE_ACCEPT, PAGE_TYPES, Fetcher, FetchStatus, address_problem, classify
+from watcher.pagetext import extract_article
 from watcher.parse import parse_feed
 from watcher.settings import FetchSettings
 
@@ -227,7 +227,7 @@ def test_binary_junk_page_and_feed(http_server):
     with make(http_server) as f:
         r = get_page(f, url)
     assert r.ok
-    assert extract_article(r.body, r.url) is None or True  # must not raise
+    assert extract_article(r.body, r.url) is None  # no text in it, and no exception
     parsed = parse_feed(r.body, r.headers, r.url)
     assert parsed.status == "not_a_feed"
 
@@ -375,3 +375,59 @@ def test_custom_transport_still_checks_addresses_before_connecting():
                  allow_hosts={"news.example:80"}) as f:
         r = f.get("http://news.example/feed")
     assert r.status == "blocked_address" and "169.254.169.254/latest" not in seen[1:]
+
+
+def _gzip_stack(data: bytes, times: int) -> bytes:
+    for _ in range(times):
+        data = gzip.compress(data, compresslevel=9)
+    return data
+
+
+def test_stacked_encodings_are_each_decoded_and_bounded(http_server):
+    text = b"<html><body>" + b"stacked " * 500 + b"</body></html>"
+    ok = http_server.route("/gzgz", Reply(body=_gzip_stack(text, 2),
+                                          headers={"Content-Encoding": "gzip, gzip"}))
+    mixed = http_server.route("/mixed", Reply(
+        body=gzip.compress(zlib.compress(text)), headers={"Content-Encoding": "deflate, identity, gzip"}))
+    bomb = _gzip_stack(b"\0" * 200_000_000, 2)
+    assert len(bomb) < 10_000
+    big = http_server.route("/bomb2", Reply(body=bomb, headers={"Content-Encoding": "gzip, gzip"}))
+    with make(http_server, max_bytes=1_000_000) as f:
+        assert f.get(ok).body == text
+        assert f.get(mixed).body == text
+        r = f.get(big)
+    assert r.status == "too_large"
+    assert r.error == "body exceeds 1000000 bytes after decompression (gzip, step 2 of 2)"
+
+
+@pytest.mark.parametrize("header", ["br", "zstd", "gzip, br", "compress", "x-unknown",
+                                    "gzip, gzip, gzip, gzip, gzip"])
+def test_unknown_or_unbounded_encodings_are_refused(http_server, header):
+    url = http_server.route("/enc", Reply(body=b"\x1f\x8b whatever",
+                                          headers={"Content-Encoding": header}))
+    with make(http_server) as f:
+        r = f.get(url)
+    assert r.status == "unsupported_encoding" and r.body == b""
+    assert "only gzip and deflate are decoded" in r.error
+
+
+def test_requests_to_one_host_are_limited(http_server):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def slow(req):  # type: ignore[no-untyped-def]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return Reply(body=b"<p>x</p>")
+
+    url = http_server.route("/slow", slow)
+    with make(http_server, max_per_host=2) as f, ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: f.get(url), range(16)))
+    assert all(r.ok for r in results)
+    assert most[0] == 2

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from watcher.facts.status import mode, ordinal, status, strip_recollections
-from watcher.match import match_article
+from watcher.match.matcher import match_article
 from watcher.match.text import Document, normalize, sentences
 from watcher.rules.loader import load_ruleset
 from watcher.types import Article
@@ -237,12 +237,14 @@ def test_follow_on_gives_the_date_when_the_trip_sentence_has_none(ruleset):
 
 def test_a_reprint_naming_every_stop_is_known_after_the_follow_on(ruleset):
     from watcher.decide import decide
-    from watcher.rules.evaluate import to_known
+    from watcher.types import Known, KnownOrigin
     first = _trip(ruleset, f"{TRIP}\nHe will also stop in Tokyo, Seoul and Beijing.")
     later = _trip(ruleset, "Mike Pompeo will visit Pyongyang on Sunday, his fourth trip there, the "
                            "State Department announced, with stops in Tokyo, Seoul and Beijing.",
                   when=datetime(2018, 10, 2, 18, tzinfo=UTC))
-    assert decide(later, [to_known(first, 1, "article")]).kind == "known"
+    known = Known(id=1, rule_id=first.rule_id, key=first.key, facts=first.facts,
+                  origin=KnownOrigin.ARTICLE)
+    assert decide(later, [known]).kind == "known"
 
 
 @pytest.mark.parametrize("follow", [

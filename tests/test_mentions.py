@@ -12,7 +12,7 @@ import pytest
 
 from watcher.facts.lexicon import Lexicon, Words
 from watcher.facts.scope import segments
-from watcher.match import match_article
+from watcher.match.matcher import match_article
 from watcher.rules.loader import load_ruleset
 from watcher.types import Article
 

@@ -153,3 +153,63 @@ def test_a_guid_is_not_taken_for_a_relative_link():
     first, second = parse_feed(body, {}, "https://x.example/feed").entries
     assert first.link is None and first.key == "1234"
     assert second.link == "https://x.example/a"
+
+
+@pytest.mark.parametrize("html_in, text", [
+    ("a < b <i>c</i> and x", "a c and x"),  # a tag runs to the next '>'
+    ("a < b and no end", "a < b and no end"),  # no '>' after it: text
+    ("<scr<script>x</script >y", "xy"),  # "<scr<script>" is one tag, "scr"
+    ("<script>never closed <b>bold</b>", "never closed bold"),
+    ("<SCRIPT type=x>a</Script>b<noscript>c</noscript>", "b"),
+    ("<br/>one<BR>two< /p >three<h2>four</h2x>", "one\ntwo\nthree\nfour"),
+    ("&lt;b&gt;shown&lt;/b&gt;", "<b>shown</b>"),
+    ("x\u2003\u2003 y \n\n \u3000 z", "x y\nz"),
+])
+def test_strip_html_cases(html_in, text):
+    assert strip_html(html_in) == text
+
+
+def _feed(*items: str, title: str = "t") -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+            + "".join(items) + "</channel></rss>").encode()
+
+
+def test_control_characters_never_survive_parsing():
+    body = _feed("<item><title>Red&#27;[31m alert&#7; &#x9b;2J now</title><guid>g&#27;1</guid>"
+                 "<link>https://x.example/a</link>"
+                 "<description>&lt;p&gt;line&amp;#27;[0m one&#13;&#10;two&#1;&lt;/p&gt;"
+                 "</description></item>",
+                 "<item><title>bad link</title><guid>2</guid>"
+                 "<link>https://x.example/b&#27;c</link></item>",
+                 title="Feed&#27;]0;pwned&#7;")
+    feed = parse_feed(body, {}, "https://x.example/feed")
+    first, second = feed.entries
+    for text in (feed.title, first.title, first.summary, first.key, second.title):
+        assert not any(ord(c) < 32 and c not in "\n\t" or 0x7f <= ord(c) < 0xa0 for c in text)
+    assert first.title == "Red[31m alert \u203a2J now"  # &#x9b; is '›' in HTML, not CSI
+    assert first.summary == "line[0m one\ntwo"
+    assert first.key == "g1" and first.link == "https://x.example/a"
+    assert second.link is None  # a link holding a control character is refused
+
+
+def test_summaries_and_titles_are_capped():
+    from watcher.parse import MAX_SUMMARY, MAX_TITLE
+
+    body = _feed(f"<item><title>{'T' * 5000}</title><guid>1</guid>"
+                 f"<description>{'word ' * 20000}</description></item>")
+    [entry] = parse_feed(body, {}, "https://x.example/").entries
+    assert len(entry.title) == MAX_TITLE and len(entry.summary) <= MAX_SUMMARY
+    assert entry.summary.startswith("word word")
+
+
+def test_max_entries_takes_the_newest_by_date_in_feed_order():
+    def item(i: int, day: int | None) -> str:
+        date = f"<pubDate>Mon, {day:02d} Jun 2026 10:00:00 GMT</pubDate>" if day else ""
+        return f"<item><title>{i}</title><guid>{i}</guid>{date}</item>"
+
+    body = _feed(item(1, 3), item(2, None), item(3, 9), item(4, 1), item(5, 7), item(6, None))
+    keys = [e.key for e in parse_feed(body, {}, "https://x.example/", max_entries=3).entries]
+    assert keys == ["1", "3", "5"]
+    keys = [e.key for e in parse_feed(body, {}, "https://x.example/", max_entries=5).entries]
+    assert keys == ["1", "2", "3", "4", "5"]  # undated ones after the dated, in feed order
+    assert len(parse_feed(body, {}, "https://x.example/").entries) == 6

@@ -10,7 +10,7 @@ import pytest
 
 from watcher.errors import RuleError
 from watcher.facts import places
-from watcher.match import match_article
+from watcher.match.matcher import match_article
 from watcher.rules import commands
 from watcher.rules.loader import load_ruleset
 from watcher.rules.places_file import load_places_file

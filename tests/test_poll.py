@@ -7,7 +7,7 @@ import pytest
 
 from tests.httpserver import Reply
 from watcher.fetch import Fetcher
-from watcher.poll import BACKOFF_CAP, backoff, due, errors_spanning, poll_feed
+from watcher.poll import BACKOFF_CAP, backoff, errors_spanning, poll_feed
 from watcher.settings import FetchSettings
 from watcher.types import FeedState
 
@@ -90,7 +90,6 @@ def test_gone_disables(http_server, fetcher):
     url = http_server.route("/f", Reply(410, b"gone"))
     out = poll_feed(fetcher, FeedState(url=url), NOW)
     assert out.status == "gone" and out.state.disabled_reason == "gone (HTTP 410)"
-    assert not due(out.state, NOW + timedelta(days=30))
     again = poll_feed(fetcher, out.state, NOW)
     assert again.status == "disabled" and http_server.hits("/f") == 1
 
@@ -136,11 +135,6 @@ def test_empty_feed_is_a_success(http_server, fetcher):
     assert out.status == "empty" and out.parsed.entries == () and out.state.consecutive_errors == 0
 
 
-def test_due():
-    assert due(FeedState(url="u"), NOW)
-    assert due(FeedState(url="u", next_check_at=NOW), NOW)
-    assert not due(FeedState(url="u", next_check_at=NOW + timedelta(seconds=1)), NOW)
-    assert not due(FeedState(url="u", disabled_reason="gone (HTTP 410)"), NOW)
 
 
 def test_redirected_feed_keeps_its_identity(http_server, fetcher):

@@ -10,7 +10,7 @@ from tests.conftest import ROOT, write_config
 from tests.slack_standin import SlackStandIn
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.types import Article
 
 WIRE = (
@@ -45,8 +45,8 @@ def test_reprints_add_sources_and_seed_reprints_stay_quiet(tmp_path):
             assert len(slack.messages) == 1  # no second alert
             assert len(slack.updates) == 1  # the first one now counts two outlets
             assert "2 outlets" in json.dumps(slack.updates[0]["blocks"])
-            [finding] = repo.findings_of_article(service.engine, second)
-            assert finding.origin == "article"
+            [finding] = findings.list_findings(service.engine, article_id=second)
+            assert finding.origin == "article" and finding.kind == "known"
 
             seed = (ROOT / "seeds" / "004_f42b8e4dd3eeaf1b.txt").read_text()
             seed = seed.replace("White House says second summit with North Korea to take place "
@@ -93,7 +93,7 @@ def test_an_article_committed_after_a_later_id_is_still_indexed(pg_url):
         worker.refresh()  # sees B only
         assert b_id in worker.index and a_id not in worker.index
     reprint = WIRE.replace("on Friday", "on Friday afternoon")
-    _, found = worker.find(Article("https://a.test/c", "C", reprint, PUBLISHED))
+    found = worker.lookup(signature(reprint))
     assert found is not None and found.article_id == a_id
     # An article without a signature (too short) is looked at once, not at every refresh.
     short_id, _ = repo.save_article(engine, Article("https://a.test/s", "S", "short", PUBLISHED),
@@ -115,11 +115,10 @@ def test_the_index_keeps_seeds_and_recent_articles_and_evicts_older_ones(tmp_pat
     a_id, _ = repo.save_article(engine, Article("https://a.test/a", "A", WIRE, PUBLISHED),
                                 "feed", PUBLISHED, signature=signature(WIRE))
     worker = Reprints(engine, window=timedelta(days=14), clock=lambda: now[0])
-    reprint = Article("https://a.test/r", "R", WIRE.replace("Friday", "Friday night"),
-                      PUBLISHED)
-    assert worker.find(reprint)[1].article_id == a_id
+    reprint = signature(WIRE.replace("Friday", "Friday night"))
+    assert worker.lookup(reprint).article_id == a_id
     now[0] = PUBLISHED + timedelta(days=15)  # no longer a reprint (the rules still judge it)
-    assert worker.find(reprint)[1] is None
+    assert worker.lookup(reprint) is None
     assert a_id not in worker.index  # its memory is freed
     fresh = Reprints(engine, window=timedelta(days=14), clock=lambda: now[0])
-    assert fresh.find(reprint)[1] is None  # and a new worker does not load it
+    assert fresh.lookup(reprint) is None  # and a new worker does not load it

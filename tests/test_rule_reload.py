@@ -10,7 +10,7 @@ from tests.conftest import ROOT, write_config
 from tests.slack_standin import SlackStandIn
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings
 
 
 def test_broken_edit_is_reported_and_last_good_rules_stay_live(tmp_path, caplog):
@@ -57,7 +57,7 @@ def test_a_seed_added_to_the_manifest_is_loaded_at_the_next_start(tmp_path):
         service = build(load_settings(cfg), env={})
         try:
             service.pipeline.start()
-            return sum(1 for k in repo.known_findings(service.engine)
+            return sum(1 for k in findings.known_findings(service.engine)
                        if k.origin == "baseline")
         finally:
             service.close()
@@ -78,7 +78,7 @@ def test_a_running_service_picks_up_a_new_seed_at_the_next_reload(tmp_path):
     service = build(load_settings(write_config(tmp_path, feeds=[], baseline=seeds)), env={})
     try:
         service.pipeline.start()
-        before = len(repo.known_findings(service.engine))
+        before = len(findings.known_findings(service.engine))
         assert service.pipeline.reload_rules() == [] and not service.pipeline.load_baseline()
         (seeds / "005_new.txt").write_text(
             "Secretary of State Mike Pompeo will travel to Reykjavik, Iceland, on February 15, "
@@ -86,6 +86,6 @@ def test_a_running_service_picks_up_a_new_seed_at_the_next_reload(tmp_path):
         with open(seeds / "manifest.yaml", "a") as fh:
             fh.write("  - file: 005_new.txt\n    published: 2019-02-11\n    outlet: Test\n")
         service.pipeline.reload_rules()  # what the service's 5-second job and SIGHUP run
-        assert len(repo.known_findings(service.engine)) == before + 1
+        assert len(findings.known_findings(service.engine)) == before + 1
     finally:
         service.close()

@@ -22,13 +22,20 @@ CASES = sorted(BROKEN.glob("*.yaml"))
 
 def _expectation(path: Path) -> tuple[str, int | None]:
     lines = path.read_text(encoding="utf-8").splitlines()
-    expect = lines[0].removeprefix("# expect:").strip()
+    expect = lines[0].removeprefix("# expect:").strip() if lines[0].startswith("# expect:") \
+        else ""
     marked = next((i + 1 for i, line in enumerate(lines) if "# <-" in line), None)
     return expect, marked
 
 
-def test_there_are_at_least_fifteen_kinds():
-    assert len(CASES) + 1 >= 15  # + the duplicate-id folder
+def test_the_fixtures_cover_at_least_fifteen_kinds_of_mistake():
+    """Distinct mistakes, not files: each fixture names its own expected message, and each is
+    reported with it (the test below); two fixtures may share a message (a zero and a negative
+    proximity)."""
+    kinds = {_expectation(path)[0] for path in CASES}
+    assert "" not in kinds, "a fixture without '# expect:' on its first line"
+    kinds.add("duplicate rule id")  # the duplicate-id folder (test_duplicate_id_across_files)
+    assert len(kinds) >= 15, sorted(kinds)
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])

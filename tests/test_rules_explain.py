@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watcher.match import match_article
+from watcher.analyse import KnownList
 from watcher.rules import commands
-from watcher.rules.evaluate import run_cases, to_known
+from watcher.rules.evaluate import run_cases
 from watcher.rules.loader import load_ruleset
 from watcher.types import Article
 
@@ -22,14 +22,19 @@ def test_explain_shows_terms_facts_key_and_decision(capsys):
     ruleset, _ = load_ruleset(RULES)
     seed = _article("A second summit between President Trump and Kim Jong Un will take place "
                     "near the end of February.", when=datetime(2019, 1, 18, tzinfo=UTC))
-    known = [to_known(f, i, "baseline")
-             for i, f in enumerate(match_article(seed, ruleset, baseline=True), 1)]
+    memory = KnownList()
+    memory.add_seed(seed, ruleset)
     article = _article("Trump said on Friday he will meet Kim Jong Un in Hanoi on Feb. 27-28.")
-    assert commands.explain(ruleset, "summit-announcement", article, known) == 0
+    assert commands.explain(ruleset, "summit-announcement", article, memory.items,
+                            date_source="from --date") == 0
     out = capsys.readouterr().out
+    assert "publication date: 2019-02-08 00:00Z (from --date)" in out
     assert "MATCH" in out and "trump='Trump'" in out
     assert "'where': 'Hanoi, Vietnam'" in out
+    sentence = "[0] Trump said on Friday he will meet Kim Jong Un in Hanoi on Feb. 27-28."
+    assert f"where: Hanoi, Vietnam  <- {sentence}" in out  # each fact with its sentence
     assert "key: summit-announcement|" in out
+    assert "compared with: known #1 (baseline)" in out  # the known development
     assert "=> update" in out and "where: Hanoi, Vietnam (was: not announced)" in out
 
 
@@ -53,9 +58,10 @@ def test_run_cases_adds_each_case_to_the_known_list():
                                                                             tzinfo=UTC))
     b = _article("Secretary of State Mike Pompeo will visit Tokyo on March 3, officials said.",
                  when=datetime(2019, 2, 21, tzinfo=UTC))
-    [(_, ra), (_, rb)] = run_cases(ruleset, [], [a, b])
-    assert [d.kind for _, d in ra] == ["new"]
-    assert [d.kind for _, d in rb] == ["known"] and rb[0][1].matched.origin == "article"
+    ra, rb = run_cases(ruleset, [], [a, b])
+    assert [o.decision.kind for o in ra.outcomes] == ["new"]
+    [known] = rb.outcomes
+    assert known.decision.kind == "known" and known.decision.matched.origin == "article"
 
 
 def test_missing_rules_folder_is_an_error(tmp_path):

@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from watcher.store import outbox, repo
+from watcher.store import findings, outbox, repo
 from watcher.store.db import current_revision, make_engine, migrate
 from watcher.store.models import AlertRow, ArticleRow, FindingRow
-from watcher.types import Article, Decision, Finding
+from watcher.types import AlertDraft, AlertKind, Article, Decision, Finding, Novelty, Outcome
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -43,16 +43,19 @@ def _finding(key: str = "k1") -> Finding:
     return Finding(rule_id="r", key=key, facts={"where": "Hanoi"}, evidence="e", summary="s")
 
 
+def _new(key: str = "k1", alert: bool = False) -> Outcome:
+    draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/1", "t") if alert else None
+    return Outcome(_finding(key), Decision(Novelty.NEW, "no known fact"), draft)
+
+
 def test_one_finding_per_rule_key_article_and_one_alert_per_finding(engine):
     art_id, inserted = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW),
                                          "feed", NOW)
     assert inserted
     assert repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed",
                              NOW) == (art_id, False)
-    alert = {"kind": "new", "rule_id": "r", "channel": "#c", "payload": {}}
-    d = Decision("new", "no known fact")
-    first = repo.record_findings(engine, art_id, [(_finding(), d, alert)], NOW)
-    again = repo.record_findings(engine, art_id, [(_finding(), d, alert)], NOW)  # a replay
+    first = findings.record_findings(engine, art_id, [_new(alert=True)], NOW)
+    again = findings.record_findings(engine, art_id, [_new(alert=True)], NOW)  # a replay
     assert len(first) == 1 and again == []
     with Session(engine) as s:
         s.add(FindingRow(rule_id="r", key="k1", article_id=art_id))
@@ -105,11 +108,11 @@ def test_retention_prunes_old_article_text_and_keeps_findings(engine):
     new = Article("https://a.test/new", "New", "new text", NOW)
     old_id, _ = repo.save_article(engine, old, "feed", NOW - timedelta(days=100))
     new_id, _ = repo.save_article(engine, new, "feed", NOW)
-    repo.record_findings(engine, old_id, [(_finding(), Decision("new", "x"), None)], NOW)
+    findings.record_findings(engine, old_id, [_new()], NOW)
     assert repo.prune_article_text(engine, NOW - timedelta(days=90)) == 1
     assert repo.load_article(engine, old_id) is None  # text gone
     assert repo.load_article(engine, new_id) == new
-    assert [k.key for k in repo.findings_of_article(engine, old_id)] == ["k1"]  # kept
+    assert [f.key for f in findings.list_findings(engine, article_id=old_id)] == ["k1"]  # kept
     assert repo.article_ids_since(engine, NOW - timedelta(days=365)) == [new_id]
 
 
@@ -127,6 +130,21 @@ def test_a_feed_removed_from_the_config_is_disabled_and_comes_back(engine):
         {"https://f.test/a", "https://f.test/cli"}
     repo.sync_feeds(engine, [a, b], 60)
     assert all(st.disabled_reason is None for _, st in repo.list_feeds(engine))
+
+
+def test_a_feed_is_due_when_never_polled_or_its_check_time_came_and_not_disabled(engine):
+    from dataclasses import replace
+
+    for name in ("new", "now", "later", "disabled"):
+        repo.add_feed(engine, f"https://f.test/{name}", "cli", 60)
+    states = {st.url.rsplit("/", 1)[1]: (i, st) for i, st in repo.list_feeds(engine)}
+    for name, change in (("now", {"next_check_at": NOW}),
+                         ("later", {"next_check_at": NOW + timedelta(seconds=1)}),
+                         ("disabled", {"disabled_reason": "gone (HTTP 410)"})):
+        feed_id, st = states[name]
+        repo.save_feed_state(engine, feed_id, replace(st, **change), NOW)
+    due = {st.url.rsplit("/", 1)[1] for _, st in repo.claim_due_feeds(engine, NOW, "w", 60)}
+    assert due == {"new", "now"}
 
 
 def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
@@ -184,29 +202,28 @@ def test_the_known_findings_cache_follows_the_database(engine):
     from watcher.store.known import KnownFindings
 
     def stored(rule: str) -> list[tuple[int, str, str]]:
-        return [(k.id, k.key, k.origin) for k in repo.known_findings(engine, [rule])]
+        return [(k.id, k.key, k.origin) for k in findings.known_findings(engine, [rule])]
 
     def cached(cache: KnownFindings, rule: str) -> list[tuple[int, str, str]]:
         return [(k.id, k.key, k.origin) for k in cache.of_rules(engine, [rule])]
 
     seed = Article("seed:1", "s", "x", NOW)
-    repo.replace_baseline(engine, "fp1", [(seed, None, [_finding("b1")])], NOW)
+    findings.replace_baseline(engine, "fp1", [(seed, None, [_finding("b1")])], NOW)
     cache = KnownFindings()
     assert cached(cache, "r") == stored("r") and len(stored("r")) == 1
     art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
-    d = Decision("new", "x")
     if engine.dialect.name == "postgresql":
         with engine.begin() as slow:  # the lower id commits after a higher one is seen
-            repo.record_findings(slow, art_id, [(_finding("late"), d, None)], NOW)
-            repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+            findings.record_findings(slow, art_id, [_new("late")], NOW)
+            findings.record_findings(engine, art_id, [_new("k2")], NOW)
             assert [k for _, k, _ in cached(cache, "r")] == ["b1", "k2"]
     else:
-        repo.record_findings(engine, art_id, [(_finding("late"), d, None)], NOW)
-        repo.record_findings(engine, art_id, [(_finding("k2"), d, None)], NOW)
+        findings.record_findings(engine, art_id, [_new("late")], NOW)
+        findings.record_findings(engine, art_id, [_new("k2")], NOW)
     assert cached(cache, "r") == stored("r")
     assert [k for _, k, _ in cached(cache, "r")] == ["b1", "late", "k2"]
     assert cache.of_rules(engine, ["other"]) == []
-    repo.replace_baseline(engine, "fp2", [(seed, None, [_finding("b2")])], NOW)
+    findings.replace_baseline(engine, "fp2", [(seed, None, [_finding("b2")])], NOW)
     assert cached(cache, "r") == stored("r")
     assert sorted(k for _, k, _ in cached(cache, "r")) == ["b2", "k2", "late"]
     mine = cache.of_rules(engine, ["r"])
@@ -252,3 +269,39 @@ def test_the_next_feed_due_counts_a_lease_held_by_another_worker(engine):
     assert repo.next_feed_due(engine) == NOW + timedelta(seconds=100)
     repo.release_all(engine, "other")
     assert repo.next_feed_due(engine) == NOW
+
+
+def test_the_outbox_codec_round_trips_a_draft_and_returns_values(engine):
+    from watcher.types import Change
+
+    draft = AlertDraft(AlertKind.UPDATE, "r", "#c", "Summit moved", "https://a.test/1", "t & <b>",
+                       evidence="e", matched=("Hanoi",), changes=(Change("when", "May", "April"),),
+                       outlet="Meridian Post", published=NOW, severity="warning", reason="why")
+    assert outbox.from_payload(draft.kind, draft.rule_id, draft.channel,
+                               outbox.to_payload(draft)) == draft
+    art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW), "feed", NOW)
+    [alert_id] = findings.record_findings(
+        engine, art_id, [Outcome(_finding(), Decision(Novelty.UPDATE, "why"), draft)], NOW)
+    [queued] = outbox.claim_alerts(engine, NOW, "w", 60)
+    assert isinstance(queued, outbox.QueuedAlert) and queued.id == alert_id
+    assert queued.draft == draft and queued.state == "pending" and queued.created_at == NOW
+
+
+def test_an_unreadable_outbox_row_is_marked_failed_not_sent_as_something_else(engine):
+    with Session(engine) as s:
+        s.add(AlertRow(kind="bogus", rule_id="r", channel="#c", state="pending", payload={},
+                       created_at=NOW, next_attempt_at=NOW))
+        s.commit()
+    ok = add_draft(engine)
+    assert [q.id for q in outbox.claim_alerts(engine, NOW, "w", 60)] == [ok]
+    with Session(engine) as s:
+        [bad] = [r for r in s.exec(select(AlertRow)) if r.kind == "bogus"]
+    assert bad.state == "failed" and "cannot be read" in bad.error and "bogus" in bad.error
+
+
+def add_draft(engine) -> int:  # type: ignore[no-untyped-def]
+    draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/2", "t")
+    art_id, _ = repo.save_article(engine, Article("https://a.test/2", "t", "x", NOW), "feed", NOW)
+    [alert_id] = findings.record_findings(
+        engine, art_id, [Outcome(_finding("k9"), Decision(Novelty.NEW, "x"), draft)], NOW)
+    return alert_id

@@ -15,10 +15,10 @@ from tests.test_end_to_end import POMPEO_NEW
 from watcher import schedule
 from watcher.service import build
 from watcher.settings import load_settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.store.db import make_engine, migrate
 from watcher.store.wakeup import Wakeup
-from watcher.types import Article, Decision, Entry, Finding
+from watcher.types import AlertDraft, AlertKind, Article, Decision, Entry, Finding, Novelty, Outcome
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -52,8 +52,9 @@ def test_wake_ups_are_sent_at_commit_and_never_for_a_rolled_back_transaction(pg_
         art_id, _ = repo.save_article(engine, Article("https://a.test/1", "t", "x", NOW),
                                       "feed", NOW)
         finding = Finding(rule_id="r", key="k", facts={}, evidence="e", summary="s")
-        repo.record_findings(engine, art_id, [(finding, Decision("new", "x"), {
-            "kind": "new", "rule_id": "r", "channel": "#c", "payload": {}})], NOW)
+        draft = AlertDraft(AlertKind.NEW, "r", "#c", "s", "https://a.test/1", "t")
+        findings.record_findings(engine, art_id, [Outcome(finding, Decision(Novelty.NEW, "x"),
+                                                      draft)], NOW)
         assert repo.save_feed_state(engine, feed_id, state, NOW, [entry]) == 1
         assert repo.save_feed_state(engine, feed_id, state, NOW, [entry]) == 0  # seen: quiet
         _wait(lambda: len(heard) >= 2, 30, "two wake-ups")

@@ -1,27 +1,40 @@
 """The ``watcher`` command line.
 
-    watcher run [--once] [--config PATH]
+    watcher run [--once] [--config PATH]   (--once exits 3 when alerts are left pending)
     watcher migrate
     watcher rules check|test [PATH]
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
     watcher feeds [list] | add URL | remove URL | import OPML
-    watcher alerts [list] [--state S] | retry ID
+    watcher findings [--rule ID] [--since 7d]
+    watcher alerts [list] [--state S] | show ID | retry ID
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from watcher import redact
 from watcher.errors import WatcherError
-from watcher.observe import setup_logging
+from watcher.observe import safe_text, setup_logging
 from watcher.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from watcher.types import Article
+
 log = logging.getLogger("watcher")
+
+EXIT_PENDING = 3  # `run --once`: alerts still pending when it ended (Slack away or limiting)
+MIN_RETRY_WAIT = 0.2  # seconds between two deliveries while `run --once` waits for Slack
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     args.log_level = getattr(args, "log_level_sub", None) or args.log_level
     args.log_format = getattr(args, "log_format_sub", None) or args.log_format
     setup_logging(args.log_level or "INFO", args.log_format or "auto")
+    redact.register_environment(os.environ)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return int(args.func(args) or 0)
     except WatcherError as exc:
-        print(f"watcher: {exc}", file=sys.stderr)
+        print(f"watcher: {safe_text(str(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - shown through the log, secrets hidden
+        log.critical("%s: %s", type(exc).__name__, exc, exc_info=True)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,14 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--log-format", dest="log_format_sub", default=argparse.SUPPRESS,
                         choices=["auto", "human", "json"], help=argparse.SUPPRESS)
 
-    def command(group, name: str, **kw):  # type: ignore[no-untyped-def]
+    def command(group: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
+                **kw: Any) -> argparse.ArgumentParser:
         return group.add_parser(name, parents=[common], **kw)
 
     sub = p.add_subparsers(dest="command")
 
-    run = command(sub, "run", help="run the service (or one cycle with --once)")
+    run = command(sub, "run", help="run the service (or one cycle with --once)",
+                  epilog=f"Exit codes with --once: 0 done, nothing left to send; "
+                         f"{EXIT_PENDING} alerts left pending (Slack unavailable or rate "
+                         f"limiting past [slack] once_wait); 1 error; 2 bad configuration.")
     run.add_argument("--once", action="store_true",
-                     help="poll every feed, process every new entry, deliver, exit")
+                     help="poll every feed, process every new entry, deliver (waiting out "
+                          "Slack's Retry-After up to [slack] once_wait seconds), exit")
     run.set_defaults(func=cmd_run)
 
     mig = command(sub, "migrate", help="bring the database schema up to date")
@@ -81,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = exp.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="a text file (first line: title)")
     src.add_argument("--url", help="a page to fetch and extract")
-    exp.add_argument("--date", help="publication date, YYYY-MM-DD (default: today)")
+    exp.add_argument("--date", help="publication date, YYYY-MM-DD or an ISO time (default: the "
+                     "page's own date with --url, else today)")
     exp.set_defaults(func=cmd_rules_explain)
 
     feeds = command(sub, "feeds", help="list feeds and their health; add, remove, import")
@@ -109,16 +132,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "nothing")
     rp.set_defaults(func=cmd_replay)
 
+    fi = command(sub, "findings", help="stored findings with their decision and reason")
+    fi.add_argument("--rule", help="only this rule id")
+    fi.add_argument("--since", default="7d", help="how far back: 7d, 12h, 30m (default 7d)")
+    fi.add_argument("--limit", type=int, default=200, help="at most this many, the latest")
+    fi.set_defaults(func=cmd_findings)
+
     st = command(sub, "status", help="one screen: feeds, alerts, last poll, rules")
     st.set_defaults(func=cmd_status)
 
-    alerts = command(sub, "alerts", help="list alerts; retry a failed one")
+    alerts = command(sub, "alerts", help="list alerts; show one; retry a failed one")
     asub = alerts.add_subparsers(dest="alerts_command")
     alerts.set_defaults(func=cmd_alerts_list, state=None, limit=50)
     al = command(asub, "list")
     al.add_argument("--state", help="pending, sending, sent, failed, folded")
     al.add_argument("--limit", type=int, default=50)
     al.set_defaults(func=cmd_alerts_list)
+    ash = command(asub, "show", help="everything about one alert: message, decision, delivery")
+    ash.add_argument("id", type=int)
+    ash.set_defaults(func=cmd_alerts_show)
     ar = command(asub, "retry", help="send a failed alert again (after fixing the cause)")
     ar.add_argument("id", type=int)
     ar.set_defaults(func=cmd_alerts_retry)
@@ -129,7 +161,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config_sub", None) or args.config)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> Engine:
     from watcher.store.db import make_engine, migrate
 
     engine = make_engine(settings.database_url)
@@ -151,11 +183,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     service.pipeline.start()
     try:
         report = service.pipeline.run_cycle()
-        service.delivery.deliver(report)  # what became due while the cycle ran
+        deliver_within(service.delivery, report, settings.slack.once_wait)
     finally:
         service.close()
     log.info("cycle done: %s", report)
+    if report.alerts_pending:
+        log.warning("%d alert(s) still pending after waiting up to %gs for Slack; the next run "
+                    "sends them (exit code %d)", report.alerts_pending,
+                    settings.slack.once_wait, EXIT_PENDING)
+        return EXIT_PENDING
     return 0
+
+
+def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untyped-def]
+                   clock=time.monotonic, sleep=time.sleep) -> None:
+    """Deliver what is due; while alerts wait for a retry (Slack's Retry-After, a backoff),
+    sleep until the first is due and deliver again, for at most ``budget`` seconds in all.
+    An alert due after the budget is left pending (``report.alerts_pending``)."""
+    from watcher.store import outbox
+
+    deadline = clock() + budget
+    while True:
+        delivery.deliver(report)
+        if not report.alerts_pending:
+            return
+        due = outbox.next_attempt(delivery.engine)
+        if due is None:
+            return
+        wait = max(MIN_RETRY_WAIT, (due - datetime.now(UTC)).total_seconds())
+        if clock() + wait > deadline:
+            return
+        sleep(wait)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -186,46 +244,62 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return commands.test(_rules_path(args))
 
 
+def parse_date(text: str) -> datetime:
+    """``--date``: a date (midnight UTC) or an ISO time (UTC unless it says otherwise)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise WatcherError(f"--date {text!r}: expected a date such as 2019-02-08 "
+                           "or a time such as 2019-02-08T15:30") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def cmd_rules_explain(args: argparse.Namespace) -> int:
     from watcher.rules import commands
     from watcher.rules.loader import load_ruleset
-    from watcher.store import repo
+    from watcher.store import findings
     from watcher.types import Article
 
     settings = _settings(args)
+    date = parse_date(args.date) if args.date else None
     ruleset, errors = load_ruleset(settings.rules_dir)
     for err in errors:
         print(err, file=sys.stderr)
-    published = (datetime.fromisoformat(args.date).replace(tzinfo=UTC)
-                 if args.date else datetime.now(UTC))
     if args.text:
         raw = Path(args.text).read_text(encoding="utf-8")
         title, _, body = raw.partition("\n")
         article = Article(url=f"file:{args.text}", title=title.strip(), text=body,
-                          published=published)
+                          published=date or datetime.now(UTC))
+        source = "from --date" if date else "today: no --date given"
     else:
-        article = _fetch_article(settings, args.url, published)
-        if article is None:
+        fetched = _fetch_article(settings, args.url)
+        if fetched is None:
             return 1
+        if date is not None:
+            article, source = replace(fetched, published=date), "from --date"
+        elif fetched.published is not None:
+            article, source = fetched, "the page's own date"
+        else:
+            article = replace(fetched, published=datetime.now(UTC))
+            source = "today: the page gives none and no --date was given"
     engine = _engine(settings)
-    return commands.explain(ruleset, args.rule, article, repo.known_findings(engine))
+    return commands.explain(ruleset, args.rule, article, findings.known_findings(engine),
+                            default_channel=settings.slack.channel, date_source=source)
 
 
-def _fetch_article(settings: Settings, url: str, published: datetime):  # type: ignore[no-untyped-def]
-    from watcher.extract import extract_article
-    from watcher.fetch import Fetcher
-    from watcher.pipeline import HTML_TYPES
+def _fetch_article(settings: Settings, url: str) -> Article | None:
+    from watcher.fetch import PAGE_TYPES, Fetcher
+    from watcher.pagetext import extract_article
 
     with Fetcher(settings.fetch) as fetcher:
-        page = fetcher.get(url, allowed_types=HTML_TYPES)
+        page = fetcher.get(url, allowed_types=PAGE_TYPES)
     if not page.ok:
-        print(f"{url}: {page.status}: {page.error}", file=sys.stderr)
+        print(safe_text(f"{url}: {page.status}: {page.error}"), file=sys.stderr)
         return None
-    article = extract_article(page.body, page.url)
+    article = extract_article(page.body, page.url)  # as the pipeline's extraction does
     if article is None:
         print(f"{url}: no article text could be extracted", file=sys.stderr)
-        return None
-    return article if article.published else replace(article, published=published)
+    return article
 
 
 # --- feeds -----------------------------------------------------------------------------------
@@ -249,7 +323,7 @@ def cmd_feeds_list(args: argparse.Namespace) -> int:
         else:
             health = "not polled yet"
         nxt = f"{st.next_check_at:%H:%M:%S}Z" if st.next_check_at else "now"
-        print(f"{st.url}\n    {health}; every {st.interval}s; next check {nxt}")
+        print(safe_text(f"{st.url}\n    {health}; every {st.interval}s; next check {nxt}"))
     return 0
 
 
@@ -330,7 +404,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     service = build(settings)
     try:
         service.pipeline.start()
-        unknown = set(args.rule or ()) - set(service.pipeline.rules.rules)  # type: ignore[union-attr]
+        assert service.pipeline.rules is not None  # loaded by start()
+        unknown = set(args.rule or ()) - set(service.pipeline.rules.rules)
         if unknown:
             print(f"unknown rule id(s): {', '.join(sorted(unknown))}", file=sys.stderr)
             return 2
@@ -341,14 +416,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 progress=lambda i, n: bar.update(task, completed=i, total=n))
         verb = "would alert" if args.dry_run else "alerts"
         for article, finding, decision in news:
-            print(f"{verb}: [{finding.rule_id}] {decision.kind}: {finding.summary} "
-                  f"<{article.url}>")
+            print(safe_text(f"{verb}: [{finding.rule_id}] {decision.kind}: {finding.summary} "
+                            f"<{article.url}>"))
         print(f"{len(news)} new alert(s) since {since:%Y-%m-%d %H:%M}Z"
               + (" (dry run: nothing stored or sent)" if args.dry_run else ""))
         if not args.dry_run:
             service.delivery.deliver()
     finally:
         service.close()
+    return 0
+
+
+# --- findings --------------------------------------------------------------------------------
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from watcher.show import finding_lines
+    from watcher.store import findings
+
+    since = datetime.now(UTC) - parse_age(args.since)
+    found = findings.list_findings(_engine(_settings(args)), rule_id=args.rule, since=since,
+                                   limit=args.limit)
+    if not found:
+        print(f"no findings since {since:%Y-%m-%d %H:%M}Z"
+              + (f" for {args.rule}" if args.rule else ""))
+    for f in found:
+        print("\n".join(finding_lines(f)))
     return 0
 
 
@@ -370,14 +462,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"last poll  {last:%Y-%m-%d %H:%M:%S}Z" if last else "last poll  never")
     print(f"feeds      {len(feeds)}: {ok} ok, {len(failing)} failing, {len(disabled)} disabled")
     for f in failing[:10]:
-        print(f"  failing  {f.url}: {f.last_status}: {f.last_error}")
+        print(safe_text(f"  failing  {f.url}: {f.last_status}: {f.last_error}"))
     for f in disabled[:10]:
-        print(f"  disabled {f.url}: {f.disabled_reason}")
+        print(safe_text(f"  disabled {f.url}: {f.disabled_reason}"))
     counts = outbox.alert_counts(engine)
     print("alerts     " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
                                     ("pending", "sending", "sent", "failed", "folded")))
     for r in outbox.list_alerts(engine, ["failed"], 10):
-        print(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}")
+        print(safe_text(f"  failed   #{r.id} {r.rule_id} -> {r.channel}: {r.error}"))
     ruleset, errors = load_ruleset(settings.rules_dir)
     print(f"rules      {len(ruleset.rules)} loaded from {settings.rules_dir}: "
           f"{', '.join(sorted(ruleset.rules)) or 'none'}")
@@ -397,10 +489,27 @@ def cmd_alerts_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no alerts")
     for r in rows:
-        summary = (r.payload or {}).get("summary", "")
         extra = f"  error: {r.error}" if r.error and r.state != "sent" else ""
-        print(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
-              f"{summary[:60]}{extra}")
+        print(safe_text(f"#{r.id:<5} {r.state:<8} {r.kind:<7} {r.rule_id:<22} {r.channel:<16} "
+                        f"{r.draft.summary[:60]}{extra}"))
+    return 0
+
+
+def cmd_alerts_show(args: argparse.Namespace) -> int:
+    from watcher.show import alert_lines
+    from watcher.store import findings, outbox
+
+    engine = _engine(_settings(args))
+    try:
+        q = outbox.get_alert(engine, args.id)
+    except ValueError as exc:  # a row that cannot be read: say so
+        print(str(exc), file=sys.stderr)
+        return 1
+    if q is None:
+        print(f"no alert #{args.id}", file=sys.stderr)
+        return 1
+    found = findings.list_findings(engine, finding_id=q.finding_id) if q.finding_id else []
+    print(safe_text("\n".join(alert_lines(q, found))))
     return 0
 
 

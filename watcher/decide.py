@@ -16,12 +16,12 @@ whatever precision a later report adds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from watcher.facts import compare
 from watcher.rules.schema import Rule
-from watcher.types import Change, Decision, Finding, Known
+from watcher.types import Change, Decision, Finding, Known, KnownOrigin, Novelty
 
 # A development known to have happened within a window this narrow (a month) absorbs every
 # report of it; a vaguer memory ("a summit in Vietnam last year") does not hide a precise plan.
@@ -50,7 +50,12 @@ def same_development(finding: Finding, known: Sequence[Known], rule: Rule | None
         identity)]
 
 
+_ORDER = {KnownOrigin.BASELINE: 0, KnownOrigin.ARTICLE: 1, KnownOrigin.THIS_ARTICLE: 2}
+
+
 def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -> Decision:
+    """Compare ``finding`` with the known findings (of every rule: only its own rule's, and its
+    ``aliases``', count). The decision names the known finding it was compared with."""
     same = same_development(finding, known, rule)
     memories = [k for k in same if _vague_memory(k)]
     if memories and any(_dated_plan(k) for k in same):
@@ -62,10 +67,11 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -
                         for name, value in finding.facts.items()
                         if compare.present(value)
                         and compare.describe(value) != "date not announced")
-        return Decision("new", f"no known {finding.rule_id} development matches "
-                               f"{_brief(finding.facts)}", None, changes)
-    same.sort(key=lambda k: (k.origin == "article", k.id))  # the order they became known
-    best = min(same, key=lambda k: (compare.specificity(k.facts), k.origin != "baseline"))
+        return Decision(Novelty.NEW, f"no known {finding.rule_id} development matches "
+                                     f"{_brief(finding.facts)}", None, changes)
+    same.sort(key=lambda k: (_ORDER[k.origin], k.id or 0))  # the order they became known
+    best = min(same, key=lambda k: (compare.specificity(k.facts),
+                                    k.origin != KnownOrigin.BASELINE))
     # What happened at a place absorbs every later report of it there; a trip's other stops
     # (``places: any``) are not over because one of them is.
     here = [k for k in same if compare.places_overlap(finding.facts, k.facts)]
@@ -73,8 +79,9 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -
             and compare.specificity(k.facts)[0] <= HELD_PRECISION_DAYS]
     if held or (best in here and best.facts.get("status") == "held"):
         best = min(held, key=lambda k: compare.specificity(k.facts)) if held else best
-        return Decision("known", f"already happened ({_origin(best)}: {_brief(best.facts)}); "
-                                 "a later report of it is not news", best)
+        return Decision(Novelty.KNOWN, f"already happened ({_origin(best)}: "
+                                       f"{_brief(best.facts)}); a later report of it is not news",
+                        best)
     slack = rule.date_slack if rule is not None else compare.SLACK.days
     # With places part of what a development is (``overlap``), naming its venue is news; for
     # an itinerary (``any``), only a stop not yet known is.
@@ -84,28 +91,30 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -
     if finding.facts.get("status") == "held" and not any(
             c.fact != "status" and compare.kind_of(finding.facts.get(c.fact)) == "place"
             for c in changes):
-        return Decision("known", f"taking place as already known ({_origin(best)}: "
-                                 f"{_brief(best.facts)})", best)
+        return Decision(Novelty.KNOWN, f"taking place as already known ({_origin(best)}: "
+                                       f"{_brief(best.facts)})", best)
     if not changes:
         covering = [k for k in same if compare.covers(k.facts, finding.facts)]
         if covering:
-            best = min(covering, key=lambda k: (k.origin != "baseline",
+            best = min(covering, key=lambda k: (k.origin != KnownOrigin.BASELINE,
                                                 compare.specificity(k.facts)))
-            return Decision("known", f"already known from {_origin(best)}: "
-                                     f"{_brief(best.facts)}", best)
-        return Decision("known", f"nothing new compared with what is known of it "
-                                 f"({_origin(best)}: {_brief(best.facts)}); it says less, the "
-                                 "same, or an earlier stage", best)
+            return Decision(Novelty.KNOWN, f"already known from {_origin(best)}: "
+                                           f"{_brief(best.facts)}", best)
+        return Decision(Novelty.KNOWN, f"nothing new compared with what is known of it "
+                                       f"({_origin(best)}: {_brief(best.facts)}); it says "
+                                       "less, the same, or an earlier stage", best)
     names = ", ".join(c.fact for c in changes)
-    return Decision("update", f"same development as {_origin(best)}; changed: {names}", best,
-                    changes)
+    return Decision(Novelty.UPDATE, f"same development as {_origin(best)}; changed: {names}",
+                    best, changes)
 
 
 def _origin(k: Known) -> str:
+    if k.origin == KnownOrigin.THIS_ARTICLE:
+        return "another finding of this article"
     return f"known #{k.id} ({k.origin})"
 
 
-def _brief(facts: Any) -> str:
+def _brief(facts: Mapping[str, Any]) -> str:
     parts = [f"{name}: {compare.describe(value)}" for name, value in facts.items()
              if compare.present(value) and name != "who"]
     return "; ".join(parts) or "no facts"

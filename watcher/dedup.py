@@ -24,7 +24,8 @@ import re
 import unicodedata
 from array import array
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Generic, TypeVar
 
 __all__ = ["NUM_HASHES", "SHINGLE", "NearDuplicateIndex", "from_bytes", "shingles",
            "signature", "similarity", "to_bytes"]
@@ -71,9 +72,9 @@ def signature(text: str) -> Signature:
     out = [0] * NUM_HASHES
     for i in range(NUM_HASHES):  # densify: borrow from the next non-empty bin, marked by distance
         d = 0
-        while bins[(i + d) % NUM_HASHES] is None:
+        while (found := bins[(i + d) % NUM_HASHES]) is None:
             d += 1
-        out[i] = bins[(i + d) % NUM_HASHES] + (d << 32)  # type: ignore[operator]
+        out[i] = found + (d << 32)
     return out
 
 
@@ -101,7 +102,7 @@ def _lsh_params(threshold: float, num_hashes: int) -> tuple[int, int]:
 
     Missing a duplicate costs a repeated alert; a false candidate costs one comparison.
     """
-    def area(f, lo: float, hi: float, steps: int = 200) -> float:
+    def area(f: Callable[[float], float], lo: float, hi: float, steps: int = 200) -> float:
         w = (hi - lo) / steps
         return sum(f(lo + (i + 0.5) * w) for i in range(steps)) * w
     best, best_cost = (num_hashes, 1), float("inf")
@@ -115,7 +116,10 @@ def _lsh_params(threshold: float, num_hashes: int) -> tuple[int, int]:
     return best
 
 
-class NearDuplicateIndex:
+K = TypeVar("K", bound=Hashable)  # a document id
+
+
+class NearDuplicateIndex(Generic[K]):
     """Documents by signature, queried for near-duplicates via LSH bands.
 
     ``threshold`` tunes the bands: a query with a lower threshold than the index's may miss
@@ -127,14 +131,14 @@ class NearDuplicateIndex:
             raise ValueError(f"signatures have {NUM_HASHES} values")
         self.threshold = threshold
         self.bands, self.rows = _lsh_params(threshold, num_hashes)
-        self._sigs: dict[Hashable, Sequence[int]] = {}
-        self._buckets: list[dict[int, set[Hashable]]] = [
+        self._sigs: dict[K, Sequence[int]] = {}
+        self._buckets: list[dict[int, set[K]]] = [
             defaultdict(set) for _ in range(self.bands)]
 
     def __len__(self) -> int:
         return len(self._sigs)
 
-    def __contains__(self, doc_id: Hashable) -> bool:
+    def __contains__(self, doc_id: K) -> bool:
         return doc_id in self._sigs
 
     def _keys(self, sig: Sequence[int]) -> Iterable[tuple[int, int]]:
@@ -143,13 +147,13 @@ class NearDuplicateIndex:
         for b in range(self.bands):
             yield b, hash(tuple(sig[b * self.rows:(b + 1) * self.rows]))
 
-    def add(self, doc_id: Hashable, text: str) -> Signature:
+    def add(self, doc_id: K, text: str) -> Signature:
         """Index ``text`` under ``doc_id``; returns its signature (store it to rebuild later)."""
         sig = signature(text)
         self.add_signature(doc_id, sig)
         return sig
 
-    def add_signature(self, doc_id: Hashable, sig: Sequence[int] | None) -> None:
+    def add_signature(self, doc_id: K, sig: Sequence[int] | None) -> None:
         """Index a stored signature. None or [] (no signature: too short) is skipped."""
         if not sig:
             return
@@ -163,7 +167,7 @@ class NearDuplicateIndex:
         for b, key in self._keys(sig):
             self._buckets[b][key].add(doc_id)
 
-    def remove(self, doc_id: Hashable) -> None:
+    def remove(self, doc_id: K) -> None:
         sig = self._sigs.pop(doc_id, None)
         if sig is None:
             return
@@ -174,20 +178,20 @@ class NearDuplicateIndex:
                 if not bucket:
                     del self._buckets[b][key]
 
-    def candidates(self, sig: Sequence[int]) -> set[Hashable]:
+    def candidates(self, sig: Sequence[int]) -> set[K]:
         """Documents sharing at least one LSH band with ``sig`` (what a query scores)."""
-        found: set[Hashable] = set()
+        found: set[K] = set()
         if any(sig):
             for b, key in self._keys(sig):
                 found |= self._buckets[b].get(key, set())
         return found
 
-    def query(self, text: str, threshold: float | None = None) -> list[tuple[Hashable, float]]:
+    def query(self, text: str, threshold: float | None = None) -> list[tuple[K, float]]:
         """Indexed documents whose estimated similarity to ``text`` is >= threshold, best first."""
         return self.query_signature(signature(text), threshold)
 
     def query_signature(self, sig: Sequence[int], threshold: float | None = None,
-                        ) -> list[tuple[Hashable, float]]:
+                        ) -> list[tuple[K, float]]:
         limit = self.threshold if threshold is None else threshold
         scored = [(doc, similarity(sig, self._sigs[doc])) for doc in self.candidates(sig)]
         return sorted((d for d in scored if d[1] >= limit), key=lambda d: (-d[1], str(d[0])))

@@ -1,6 +1,6 @@
 """The delivery stage: the outbox sender.
 
-A finding's alert row is written with the finding (``repo.record_findings``). This stage sends
+A finding's alert is written with the finding (``store.findings.record_findings``). This stage sends
 pending rows in order, records Slack's answer, retries what can be retried and records what
 cannot. Exactly once, as far as the channel can tell: a row is marked ``sending`` (committed)
 before the notifier is called; a row found in ``sending`` state after a crash may have been
@@ -16,60 +16,44 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from watcher.notify.base import Notifier, SendResult
 from watcher.settings import SlackSettings
-from watcher.store import outbox, repo
-from watcher.store.models import AlertRow
-from watcher.types import Alert, Article, Decision, Finding
+from watcher.store import findings, outbox
+from watcher.store.outbox import QueuedAlert
+from watcher.types import Alert, AlertDraft, AlertKind, AlertState
+
+if TYPE_CHECKING:
+    from watcher.pipeline import CycleReport
 
 log = logging.getLogger("watcher.deliver")
 
 MAX_BACKOFF = 600.0
-# Failures after which the message may have been posted all the same.
-AMBIGUOUS = {"timeout", "connection_error", "connection_reset", "read_error", "lost_response"}
+# Failures after which the message may have been posted all the same (the notifiers' codes for
+# a request that may have reached Slack without its answer reaching us).
+AMBIGUOUS = {"timeout", "connection_error"}
 LEASE_SECONDS = 120
 
 
-def alert_fields(kind: str, f: Finding, d: Decision, article: Article, channel: str,
-                 severity: str) -> dict[str, Any]:
-    """The outbox row for a finding: what a notifier needs, serialised."""
-    payload = {
-        "summary": f.summary or f.rule_id, "article_url": article.url,
-        "article_title": article.title, "evidence": f.evidence, "matched": list(f.matched),
-        "changes": [asdict(c) for c in d.changes], "outlet": article.outlet,
-        "published": article.published.isoformat() if article.published else None,
-        "severity": severity, "reason": d.reason,
-    }
-    return {"kind": kind, "rule_id": f.rule_id, "channel": channel, "payload": payload}
-
-
-def to_alert(row: AlertRow, sources: int = 1, thread_ts: str | None = None,
+def to_alert(alert_id: int, draft: AlertDraft, sources: int = 1, thread_ts: str | None = None,
              items: tuple[Alert, ...] = ()) -> Alert:
-    p = row.payload or {}
-    published = p.get("published")
+    """What a notifier renders: a queued draft, with what delivery knows by now."""
     return Alert(
-        id=row.id or 0, kind=row.kind if row.kind in ("new", "update", "digest") else "new",
-        rule_id=row.rule_id, channel=row.channel, summary=p.get("summary", row.rule_id),
-        article_url=p.get("article_url", ""), article_title=p.get("article_title", ""),
-        evidence=p.get("evidence", ""), matched=tuple(p.get("matched", ())),
-        changes=outbox.change_list(p.get("changes")), outlet=p.get("outlet"),
-        published=datetime.fromisoformat(published) if published else None,
-        severity=p.get("severity", "info"), sources=sources, thread_ts=thread_ts, items=items,
+        id=alert_id, kind=draft.kind, rule_id=draft.rule_id, channel=draft.channel,
+        summary=draft.summary, article_url=draft.article_url,
+        article_title=draft.article_title, evidence=draft.evidence, matched=draft.matched,
+        changes=draft.changes, outlet=draft.outlet, published=draft.published,
+        severity=draft.severity, sources=sources, thread_ts=thread_ts, items=items,
     )
 
 
-def _position(row: AlertRow) -> int:
-    """Where a row goes in its channel's order: a digest takes its first item's place."""
-    if row.kind == "digest":
-        items = (row.payload or {}).get("items") or [{}]
-        return int(items[0].get("id") or row.id or 0)
-    return row.id or 0
+def _position(q: QueuedAlert) -> int:
+    """Where an alert goes in its channel's order: a digest takes its first item's place."""
+    return q.items[0][0] if q.kind == AlertKind.DIGEST and q.items else q.id
 
 
 class Delivery:
@@ -84,14 +68,14 @@ class Delivery:
         self.owner = owner
         self.sleep = sleep
 
-    def deliver(self, report: Any = None, max_wait: float = 30.0) -> None:
+    def deliver(self, report: CycleReport | None = None) -> None:
         """Send every due alert once. Stops early for a channel that asks us to wait."""
         now = self.clock()
         rows = outbox.claim_alerts(self.engine, now, self.owner, self.lease)
         rows = self._fold_floods(rows, now)
         blocked: set[str] = set()  # channels that answered "retry": keep their order
         for row in rows:
-            due = row.next_attempt_at is None or repo.utc(row.next_attempt_at) <= now
+            due = row.next_attempt_at is None or row.next_attempt_at <= now
             if row.channel in blocked or not due:
                 blocked.add(row.channel)
                 outbox.set_alert(self.engine, row.id, lease_owner=None, lease_until=None)
@@ -106,17 +90,17 @@ class Delivery:
                     report.alerts_failed += 1
         if report is not None:
             counts = outbox.alert_counts(self.engine)
-            report.alerts_pending = counts.get("pending", 0) + counts.get("sending", 0)
+            report.alerts_pending = sum(counts.get(s, 0) for s in outbox.WAITING)
 
-    def _fold_floods(self, rows: list[AlertRow], now: datetime) -> list[AlertRow]:
+    def _fold_floods(self, rows: list[QueuedAlert], now: datetime) -> list[QueuedAlert]:
         """Flood control: when a rule has more than ``digest_after`` alerts within the window
         (sent recently plus waiting now), its waiting new alerts go out as one digest."""
         limit, window = self.settings.digest_after, self.settings.digest_window
         if limit <= 0:
             return rows
-        fresh: dict[tuple[str, str], list[AlertRow]] = {}
+        fresh: dict[tuple[str, str], list[QueuedAlert]] = {}
         for r in rows:
-            if r.kind == "new" and r.state == "pending" and r.attempts == 0:
+            if r.kind == AlertKind.NEW and r.state == AlertState.PENDING and r.attempts == 0:
                 fresh.setdefault((r.rule_id, r.channel), []).append(r)
         folded: set[int] = set()
         for (rule_id, channel), group in fresh.items():
@@ -125,33 +109,29 @@ class Delivery:
             recent = outbox.count_sent_since(self.engine, rule_id, now - timedelta(seconds=window))
             if recent + len(group) <= limit:
                 continue
-            digest = outbox.fold_into_digest(self.engine, [r.id for r in group if r.id],
+            digest = outbox.fold_into_digest(self.engine, [r.id for r in group],
                                              rule_id, channel, self.owner, now)
             log.info("flood control: %d alerts of %s sent as digest #%s", len(group), rule_id,
                      digest.id)
-            folded.update(r.id for r in group if r.id)
+            folded.update(r.id for r in group)
             rows.append(digest)
         return sorted((r for r in rows if r.id not in folded), key=_position)
 
-    def _deliver_one(self, row: AlertRow) -> SendResult:
-        assert row.id is not None
-        if row.kind == "digest":
-            return self._send(row, to_alert(row, items=tuple(
-                to_alert(AlertRow(id=i["id"], kind="new", rule_id=row.rule_id,
-                                  channel=row.channel, payload=i))
-                for i in (row.payload or {}).get("items", []))))
+    def _deliver_one(self, row: QueuedAlert) -> SendResult:
+        if row.kind == AlertKind.DIGEST:
+            return self._send(row, to_alert(row.id, row.draft, items=tuple(
+                to_alert(i, d) for i, d in row.items)))
         thread = None
-        if row.kind in ("update", "sources") and row.development_id:
+        if row.kind in (AlertKind.UPDATE, AlertKind.SOURCES) and row.development_id:
             thread = outbox.development_message(self.engine, row.development_id)
-        if row.kind == "sources":
+        if row.kind == AlertKind.SOURCES:
             return self._update_sources(row, thread)
-        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0)) or 1
+        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0)) or 1
         thread_ts = thread[1] if thread and self.notifier.supports_threads else None
-        return self._send(row, to_alert(row, sources=sources, thread_ts=thread_ts))
+        return self._send(row, to_alert(row.id, row.draft, sources=sources, thread_ts=thread_ts))
 
-    def _send(self, row: AlertRow, alert: Alert) -> SendResult:
-        assert row.id is not None
-        if row.state == "sending":
+    def _send(self, row: QueuedAlert, alert: Alert) -> SendResult:
+        if row.state == AlertState.SENDING:
             # A send may have happened before a crash: look before sending again.
             oldest = row.created_at.timestamp() - 60 if row.created_at else None
             found = self.notifier.find_sent(alert, row.channel_id or row.channel, oldest)
@@ -165,15 +145,14 @@ class Delivery:
             if found is not None:
                 log.warning("alert %s: cannot check whether it was already posted (%s); "
                             "sending it", row.id, found.reason)
-        outbox.set_alert(self.engine, row.id, state="sending", attempts=row.attempts + 1,
-                         thread_ts=alert.thread_ts)
+        outbox.set_alert(self.engine, row.id, state=AlertState.SENDING,
+                         attempts=row.attempts + 1, thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
         self._record(row, result)
         return result
 
-    def _update_sources(self, row: AlertRow, thread: tuple[str, str] | None) -> SendResult:
-        assert row.id is not None
+    def _update_sources(self, row: QueuedAlert, thread: tuple[str, str] | None) -> SendResult:
         if thread is None and self.notifier.supports_threads \
                 and outbox.development_waiting(self.engine, row.development_id or 0):
             result = SendResult("retry", retry_after=5.0, reason="the first message is not "
@@ -181,12 +160,13 @@ class Delivery:
             self._record(row, result)
             return result
         if thread is None or not self.notifier.supports_threads:
-            outbox.set_alert(self.engine, row.id, state="folded", lease_owner=None,
+            outbox.set_alert(self.engine, row.id, state=AlertState.FOLDED, lease_owner=None,
                              error="no message to update", lease_until=None)
             return SendResult("sent")
         parent = outbox.development_parent(self.engine, row.development_id or 0)
-        sources = len(repo.outlets_of_development(self.engine, row.development_id or 0))
-        alert = to_alert(parent or row, sources=max(sources, 1))
+        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0))
+        shown = parent or row
+        alert = to_alert(shown.id, shown.draft, sources=max(sources, 1))
         self._pace(row.channel)
         result = self.notifier.update_sources(alert, thread[0], thread[1])
         if result.outcome == "sent":
@@ -194,26 +174,26 @@ class Delivery:
         self._record(row, result)
         return result
 
-    def _record(self, row: AlertRow, result: SendResult, ambiguous: bool = False) -> None:
+    def _record(self, row: QueuedAlert, result: SendResult, ambiguous: bool = False) -> None:
         """Store the outcome. A retry after a lost answer (timeout, dropped connection) stays
         ``sending``: Slack may have posted it, so history is checked before sending again."""
-        assert row.id is not None
         now = self.clock()
         ambiguous = ambiguous or result.code in AMBIGUOUS
         if result.outcome == "sent":
-            outbox.set_alert(self.engine, row.id, state="sent", ts=result.ts, sent_at=now,
+            outbox.set_alert(self.engine, row.id, state=AlertState.SENT, ts=result.ts,
+                             sent_at=now,
                              channel_id=result.channel, error=None, lease_owner=None,
                              lease_until=None)
         elif result.outcome == "retry":
             delay = result.retry_after or min(MAX_BACKOFF, 2.0 ** min(row.attempts + 1, 10))
             outbox.set_alert(self.engine, row.id, error=result.reason,
-                             state="sending" if ambiguous else "pending",
+                             state=AlertState.SENDING if ambiguous else AlertState.PENDING,
                              next_attempt_at=now + timedelta(seconds=delay), lease_owner=None,
                              lease_until=None)
             log.warning("alert %s: not delivered, next try in %.0fs (%s)", row.id, delay,
                         result.reason)
         else:
-            outbox.set_alert(self.engine, row.id, state="failed", error=result.reason,
+            outbox.set_alert(self.engine, row.id, state=AlertState.FAILED, error=result.reason,
                              lease_owner=None, lease_until=None)
             log.error("alert %s failed for good: %s (fix it, then `watcher alerts retry %s`)",
                       row.id, result.reason, row.id)

@@ -9,9 +9,14 @@ Safety, on every request and on every redirect hop:
 * timeouts on connect and on the whole request, body included: every read and write on a
   connection may only wait for what is left of ``settings.timeout``, so a server trickling bytes
   (headers or body) is cut off on time; DNS lookups are bounded by the connect timeout;
-* a cap on the *decoded* body: gzip/deflate are decoded here, in bounded steps, so a gzip bomb
-  stops at ``max_bytes`` without being inflated in memory;
+* a cap on the *decoded* body: the raw bytes are read and every coding listed in
+  Content-Encoding (``gzip, gzip`` included) is undone here, one bounded step after another,
+  each step's output capped at ``max_bytes``, so a gzip bomb stops at ``max_bytes`` without
+  being inflated in memory; a coding other than gzip/deflate (br, zstd, compress...) is
+  refused (``unsupported_encoding``), never handed to a decoder without a limit;
 * redirects are followed by hand, at most ``max_redirects``, each target checked again;
+* at most ``max_per_host`` requests to one host name at a time (``netguard.HostSlots``); a
+  request waits for a free slot before its own time starts, at most four times ``timeout``;
 * no requests to loopback, private, link-local, multicast, reserved or otherwise non-global
   addresses, unless ``settings.allow_private_addresses``: ``watcher.netguard`` checks every
   address when the connection is made, so DNS rebinding between check and connect does not get
@@ -67,6 +72,7 @@ class FetchStatus(StrEnum):
     SERVER_ERROR = "server_error"
     TOO_LARGE = "too_large"
     BAD_CONTENT_TYPE = "bad_content_type"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
     BAD_URL = "bad_url"
 
 
@@ -243,6 +249,7 @@ class Fetcher:
         self.settings = s = settings or FetchSettings()
         self.allow_hosts = frozenset(h.lower() for h in (allow_hosts or ()))
         self._guarded = transport is None
+        self._hosts = netguard.HostSlots(s.max_per_host)
         if transport is None:
             limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
             transport = httpx.HTTPTransport(limits=limits, verify=verify)
@@ -268,6 +275,19 @@ class Fetcher:
             accept: str | None = None, allowed_types: tuple[str, ...] | None = None,
             ) -> FetchResult:
         """GET ``url`` following redirects by hand. Never raises for network/HTTP problems."""
+        try:
+            host = urlsplit(url).hostname or ""
+        except ValueError:
+            host = ""
+        try:
+            with self._hosts.slot(host, 4 * self.settings.timeout):
+                return self._get(url, etag, last_modified, accept, allowed_types)
+        except netguard.HostBusy as exc:
+            return self._result(url, FetchStatus.TIMEOUT, None, b"", {}, str(exc),
+                                time.monotonic())
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None, accept: str | None,
+             allowed_types: tuple[str, ...] | None) -> FetchResult:
         s = self.settings
         start = time.monotonic()
         headers = {"Accept": accept or "*/*"}
@@ -338,16 +358,30 @@ class Fetcher:
     def _read_body(self, resp: httpx.Response) -> bytes:
         s = self.settings
         cap = s.max_bytes
-        encoding = resp.headers.get("content-encoding", "").strip().lower()
-        after = " after decompression" if encoding not in ("", "identity") else ""
+        codings = content_codings(resp.headers.get("content-encoding", ""))
+        unknown = [c for c in codings if c not in DECODABLE]
+        if unknown or len(codings) > MAX_CODINGS:
+            what = (f"content encoding {', '.join(unknown)} is not supported" if unknown else
+                    f"{len(codings)} stacked content encodings (at most {MAX_CODINGS})")
+            raise FetchProblem(FetchStatus.UNSUPPORTED_ENCODING,
+                               f"{what}; only gzip and deflate are decoded")
+        after = " after decompression" if codings else ""
         declared = resp.headers.get("content-length", "")
         if not after and declared.isdigit() and int(declared) > cap:
             raise FetchProblem(FetchStatus.TOO_LARGE,
                                f"Content-Length {declared} exceeds {cap} bytes")
+        stream: Iterator[bytes]
+        if resp.is_stream_consumed:  # built in memory by a test transport, decoded by httpx
+            stream, codings = iter([resp.content]), []
+        else:
+            stream = resp.iter_raw()
+        for step, coding in enumerate(reversed(codings), 1):  # the last applied comes off first
+            label = f" ({coding}, step {step} of {len(codings)})" if len(codings) > 1 else ""
+            stream = _inflate(stream, coding, cap, label)
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in _decoded(resp, encoding, cap + 1):
+            for chunk in stream:
                 total += len(chunk)
                 if total > cap:
                     raise FetchProblem(FetchStatus.TOO_LARGE, f"body exceeds {cap} bytes{after}")
@@ -366,24 +400,43 @@ class Fetcher:
                            elapsed=time.monotonic() - start)
 
 
-def _decoded(resp: httpx.Response, encoding: str, limit: int) -> Iterator[bytes]:
-    """Yield the decoded body; gzip/deflate inflated here, never more than ``limit`` at a time."""
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        yield from resp.iter_bytes()  # identity, or an encoding httpx decodes (we ask for none)
-        return
+DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
+MAX_CODINGS = 4  # stacked Content-Encodings decoded at most
+STEP = 65536  # most bytes one decoding step hands on at a time
+
+
+def content_codings(header: str) -> list[str]:
+    """The codings of a Content-Encoding header, in the order they were applied."""
+    out = []
+    for part in header.split(","):
+        coding = part.strip().lower()
+        if coding and coding != "identity":
+            out.append(coding)
+    return out
+
+
+def _inflate(chunks: Iterator[bytes], coding: str, cap: int, label: str) -> Iterator[bytes]:
+    """Undo one gzip/deflate coding of a stream, ``STEP`` bytes at a time at most; more than
+    ``cap`` bytes out is TOO_LARGE, whatever the steps after it would make of them.
+    ``label`` (" (gzip, step 1 of 2)" or "") goes into the error."""
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
     first = True
-    for raw in resp.iter_raw():
+    total = 0
+    for raw in chunks:
         data = raw
         while data:
             try:
-                out = inflater.decompress(data, limit)
+                out = inflater.decompress(data, STEP)
             except zlib.error as exc:
-                if first and encoding == "deflate":  # raw deflate without a zlib header
+                if first and coding == "deflate":  # raw deflate without a zlib header
                     inflater, first = zlib.decompressobj(-zlib.MAX_WBITS), False
                     continue
-                raise httpx.DecodingError(f"{encoding}: {exc}") from exc
+                raise httpx.DecodingError(f"{coding}{label}: {exc}") from exc
             first = False
+            total += len(out)
+            if total > cap:
+                raise FetchProblem(FetchStatus.TOO_LARGE,
+                                   f"body exceeds {cap} bytes after decompression{label}")
             if out:
                 yield out
             data = inflater.unconsumed_tail
@@ -391,7 +444,10 @@ def _decoded(resp: httpx.Response, encoding: str, limit: int) -> Iterator[bytes]
                 data = inflater.unused_data if inflater.unused_data[:2] == b"\x1f\x8b" else b""
                 if data:
                     inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
-    tail = inflater.flush()
+    tail = inflater.flush()  # what the last input still held back (a few bytes at most)
+    if total + len(tail) > cap:
+        raise FetchProblem(FetchStatus.TOO_LARGE,
+                           f"body exceeds {cap} bytes after decompression{label}")
     if tail:
         yield tail
 

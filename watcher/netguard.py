@@ -14,14 +14,22 @@ What this module guarantees, for a transport set up with ``install_guard``:
   those literal addresses, never by name again. Redirect hops and new pooled connections all go
   through this; a kept-alive connection is reused only for the origin it was checked for. TLS
   still verifies the certificate against the host *name* (httpcore passes it separately);
-* an address is refused when it is loopback, private, link-local, multicast, reserved,
-  unspecified or otherwise not global, including an IPv4 address embedded in IPv6
-  (IPv4-mapped, 6to4, Teredo, NAT64 ``64:ff9b::/96``);
+* an address is refused when it lies in one of the ranges of ``DENIED`` (below): an explicit
+  table of the IANA IPv4 and IPv6 special-purpose address registries (loopback, private,
+  shared, link-local, documentation, benchmarking, protocol assignments such as 192.0.0.0/24,
+  AS112, AMT...), multicast, reserved and deprecated ranges (site-local ``fec0::/10``), and
+  every IPv6 address outside global unicast ``2000::/3``. The table does not depend on the
+  Python version (``ipaddress``'s ``is_private``/``is_global`` change between releases). An
+  IPv4 address embedded in IPv6 (IPv4-mapped, IPv4-compatible, 6to4, NAT64 ``64:ff9b::/96``)
+  is judged as that IPv4 address; Teredo (``2001::/32``) is refused with the rest of
+  ``2001::/23``;
 * a DNS lookup waits at most for the connect timeout (``getaddrinfo`` has no timeout of its
   own; it runs in a helper thread);
 * inside ``request_deadline``, every connect, read, write and TLS handshake waits only for what
   is left of the whole request's time, so a server trickling a byte at a time cannot stretch a
-  request past its deadline.
+  request past its deadline;
+* ``HostSlots`` lets only a few requests go to one host name at a time, so a feed listing
+  thousands of links to one site cannot turn the service into a flood against it.
 
 What it does not do: ``allow_private`` turns the address check off, and ``allow_hosts`` exempts
 exact ``host:port`` origins (tests serve a first hop from 127.0.0.1; never use it in
@@ -49,8 +57,8 @@ import httpcore
 import httpx
 
 __all__ = [
-    "AddressRefused", "GuardedBackend", "LookupFailed", "address_problem", "check_host",
-    "install_guard", "request_deadline",
+    "AddressRefused", "GuardedBackend", "HostBusy", "HostSlots", "LookupFailed",
+    "address_problem", "check_host", "install_guard", "request_deadline",
 ]
 
 
@@ -62,28 +70,87 @@ class LookupFailed(Exception):
     """The host name did not resolve, or not within the time allowed."""
 
 
+class HostBusy(Exception):
+    """No request slot for the host came free within the time allowed."""
+
+
 # -- address checks ----------------------------------------------------------------------------
 
+# The denylist: (network, reason), most specific first when ranges nest. Sources: the IANA
+# IPv4 and IPv6 Special-Purpose Address Registries, the multicast registries, and the IPv6
+# address space registry (everything outside 2000::/3 is reserved, unique-local or link-local).
+_V4: tuple[tuple[str, str], ...] = (
+    ("0.0.0.0/32", "unspecified address"),
+    ("0.0.0.0/8", "private address"),  # "this network" (RFC 791)
+    ("10.0.0.0/8", "private address"),  # RFC 1918
+    ("100.64.0.0/10", "non-global address"),  # shared address space, carrier NAT (RFC 6598)
+    ("127.0.0.0/8", "loopback address"),
+    ("169.254.0.0/16", "link-local address"),  # and cloud metadata services (RFC 3927)
+    ("172.16.0.0/12", "private address"),  # RFC 1918
+    ("192.0.0.0/24", "private address"),  # IETF protocol assignments (RFC 6890), 192.0.0.192
+    ("192.0.2.0/24", "private address"),  # TEST-NET-1 (RFC 5737)
+    ("192.31.196.0/24", "non-global address"),  # AS112-v4 (RFC 7535)
+    ("192.52.193.0/24", "non-global address"),  # AMT (RFC 7450)
+    ("192.88.99.0/24", "non-global address"),  # 6to4 relay anycast, deprecated (RFC 7526)
+    ("192.168.0.0/16", "private address"),  # RFC 1918
+    ("192.175.48.0/24", "non-global address"),  # AS112 direct delegation (RFC 7534)
+    ("198.18.0.0/15", "private address"),  # benchmarking (RFC 2544)
+    ("198.51.100.0/24", "private address"),  # TEST-NET-2 (RFC 5737)
+    ("203.0.113.0/24", "private address"),  # TEST-NET-3 (RFC 5737)
+    ("224.0.0.0/4", "multicast address"),
+    ("255.255.255.255/32", "reserved address"),  # limited broadcast
+    ("240.0.0.0/4", "reserved address"),  # RFC 1112
+)
+_V6: tuple[tuple[str, str], ...] = (
+    ("::/128", "unspecified address"),
+    ("::1/128", "loopback address"),
+    ("64:ff9b:1::/48", "non-global address"),  # local-use IPv4/IPv6 translation (RFC 8215)
+    ("100::/64", "non-global address"),  # discard-only (RFC 6666)
+    ("2001::/23", "non-global address"),  # IETF protocol assignments, Teredo (RFC 2928, 4380)
+    ("2001:db8::/32", "non-global address"),  # documentation (RFC 3849)
+    ("2620:4f:8000::/48", "non-global address"),  # AS112 direct delegation (RFC 7534)
+    ("3fff::/20", "non-global address"),  # documentation (RFC 9637)
+    ("fc00::/7", "private address"),  # unique-local (RFC 4193)
+    ("fe80::/10", "link-local address"),
+    ("fec0::/10", "private address"),  # site-local, deprecated (RFC 3879)
+    ("ff00::/8", "multicast address"),
+)
+DENIED: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.ip_network(net), reason) for net, reason in (*_V4, *_V6))
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_CHECKS = (("is_unspecified", "unspecified address"), ("is_loopback", "loopback address"),
-           ("is_link_local", "link-local address"), ("is_multicast", "multicast address"),
-           ("is_reserved", "reserved address"), ("is_private", "private address"))
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_COMPATIBLE = ipaddress.IPv6Network("::/96")  # IPv4-compatible, deprecated (RFC 4291)
+_SIXTOFOUR = ipaddress.IPv6Network("2002::/16")
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64, 6to4)."""
+    if ip in _MAPPED or ip in _NAT64 or (ip in _COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _SIXTOFOUR:
+        return ipaddress.IPv4Address((int(ip) >> 80) & 0xFFFFFFFF)
+    return None
 
 
 def address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Why an address must not be fetched, or None when it is an ordinary global address."""
+    """Why an address must not be fetched, or None when it is an ordinary global address.
+
+    Decided by the explicit table ``DENIED`` alone, so the answer is the same on every
+    Python version.
+    """
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.scope_id:
+            ip = ipaddress.IPv6Address(int(ip))  # "fe80::1%eth0": the address without its zone
+        embedded = _embedded(ip)
         if embedded is not None:
             problem = address_problem(embedded)
             return f"{problem} (embedded in IPv6)" if problem else None
-    for attr, reason in _CHECKS:
-        if getattr(ip, attr):
+    for net, reason in DENIED:
+        if ip.version == net.version and ip in net:
             return reason
-    if not ip.is_global:
-        return "non-global address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip not in _GLOBAL_UNICAST:
+        return "reserved address"
     return None
 
 
@@ -120,6 +187,38 @@ def _resolve(host: str, port: int, timeout: float | None) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# -- requests per host -------------------------------------------------------------------------
+
+
+class HostSlots:
+    """At most ``limit`` requests to one host name at a time, across the threads sharing it."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._cond = threading.Condition()
+        self._busy: dict[str, int] = {}  # host -> requests running (hosts at 0 are dropped)
+
+    @contextmanager
+    def slot(self, host: str, timeout: float) -> Iterator[None]:
+        """Hold one of ``host``'s slots for the block; HostBusy after ``timeout`` seconds."""
+        host = host.lower()
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._busy.get(host, 0) < self.limit, timeout):
+                raise HostBusy(f"no free slot for {host} within {timeout:g}s "
+                               f"({self.limit} requests at a time per host)")
+            self._busy[host] = self._busy.get(host, 0) + 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                left = self._busy[host] - 1
+                if left:
+                    self._busy[host] = left
+                else:
+                    del self._busy[host]
+                self._cond.notify_all()
+
+
 # -- the whole-request deadline ----------------------------------------------------------------
 
 _deadline = threading.local()  # .at: monotonic deadline of the request running in this thread
@@ -137,7 +236,7 @@ def request_deadline(at: float) -> Iterator[None]:
 
 def _remaining(timeout: float | None) -> float | None:
     """``timeout`` cut to what is left of the current request's deadline (ReadTimeout if none)."""
-    at = getattr(_deadline, "at", None)
+    at: float | None = getattr(_deadline, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()

@@ -1,9 +1,15 @@
-"""Observability: Prometheus metrics, the /healthz and /metrics endpoint, log formats."""
+"""Observability: Prometheus metrics, the /healthz and /metrics endpoint, log formats.
+
+What leaves the process here is made safe first: every log line and every ``/healthz`` reason
+goes through ``watcher.redact.redact`` (no password, no token), and control characters in log
+lines are shown as escapes (``\x1b``), never sent raw to a terminal.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 import time
@@ -15,6 +21,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+
+from watcher.redact import redact
 
 
 class Metrics:
@@ -79,14 +87,21 @@ class Health:
         self.last_cycle_ok, self.last_error = self.clock(), None
 
     def cycle_failed(self, error: str) -> None:
-        self.last_error = error
+        self.last_error = redact(error)
+
+    def start_succeeded(self) -> None:
+        """Start-up succeeded: failed start-ups before it no longer make the service
+        unhealthy, and the first cycle has ``max_cycle_age`` from now to complete."""
+        self.last_error, self.started = None, self.clock()
 
     def check(self) -> tuple[bool, str]:
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
-            return False, f"database unreachable: {type(exc).__name__}: {str(exc)[:200]}"
+            return False, redact(f"database unreachable: {type(exc).__name__}: {str(exc)[:200]}")
+        if self.last_cycle_ok is None and self.last_error:
+            return False, self.last_error  # start-up (or the first cycle) is failing
         now = self.clock()
         last = self.last_cycle_ok or self.started
         if now - last > self.max_cycle_age:
@@ -97,11 +112,21 @@ class Health:
         return True, "ok"
 
 
-def serve_http(listen: str, metrics: Metrics, health: Health) -> ThreadingHTTPServer:
-    """Start the /healthz and /metrics endpoint in a daemon thread."""
+def serve_http(listen: str, metrics: Metrics, health: Health,
+               timeout: float = 10.0) -> ThreadingHTTPServer:
+    """Start the /healthz and /metrics endpoint in a daemon thread.
+
+    ``listen`` is ``host:port``; an IPv6 host goes in brackets (``[::1]:9464``). A client that
+    does not send its request within ``timeout`` seconds (or stops reading the answer) is
+    disconnected, so slow clients cannot pile up threads."""
     host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
 
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            self.connection.settimeout(timeout)  # every read and write on the connection
+            super().setup()
+
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -121,26 +146,44 @@ def serve_http(listen: str, metrics: Metrics, health: Health) -> ThreadingHTTPSe
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer((host.strip("[]") or "127.0.0.1", int(port)), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        daemon_threads = True
+
+    server = Server((host, int(port)), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     return server
+
+
+# C0 and C1 control characters but tab and new line, shown as escapes in log lines.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20),
+                                         *range(0x7F, 0xA0))}
+
+
+def safe_text(text: str) -> str:
+    """What a log line may show of ``text``: secrets hidden, control characters escaped."""
+    return redact(text).translate(_CONTROLS)
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
-               "logger": record.name, "message": record.getMessage()}
+               "logger": record.name, "message": safe_text(record.getMessage())}
         if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
+            out["exception"] = safe_text(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False)
+
+
+class HumanFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_text(super().format(record))
 
 
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     """Human lines on a terminal, JSON lines otherwise (or as asked)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter(
+    handler.setFormatter(JsonFormatter() if use_json else HumanFormatter(
         "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,7 +1,10 @@
-"""One watcher cycle: poll due feeds, turn new entries into articles, match, decide, deliver.
+"""One watcher cycle: poll due feeds, turn new entries into articles, analyse them, deliver.
 
-Each stage takes and returns values (``watcher.types``); this module wires them to storage.
-A stage's failure is recorded on the feed, entry or alert it concerns; it never ends a cycle.
+Orchestration and storage only: each stage takes and returns values (``watcher.types``), and
+everything between an article's text and its outbox rows is ``watcher.analyse``, which does no
+I/O; this module reads what it needs from the database, calls the stages and stores what they
+return. A stage's failure is recorded on the feed, entry or alert it concerns; it never ends a
+cycle.
 """
 
 from __future__ import annotations
@@ -16,30 +19,28 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from watcher import decide as decide_stage
-from watcher import match as match_stage
+from watcher import analyse as analysis
 from watcher.baseline import load_seeds
 from watcher.dedup import signature
-from watcher.deliver import Delivery, alert_fields
+from watcher.deliver import Delivery
 from watcher.errors import RuleError
-from watcher.extract import ExtractorPool
-from watcher.fetch import Fetcher
+from watcher.fetch import PAGE_TYPES, Fetcher, FetchResult
+from watcher.pagetext import ExtractorPool
 from watcher.poll import poll_feed
-from watcher.reprints import Reprint, Reprints, reprint_decisions
-from watcher.rules.loader import RuleSet, load_ruleset
+from watcher.reprints import Reprints
+from watcher.rules.loader import load_ruleset
+from watcher.rules.schema import RuleSet
 from watcher.settings import Settings
-from watcher.store import repo
+from watcher.store import findings, repo
 from watcher.store.db import entry_engine, migrate
 from watcher.store.known import KnownFindings
-from watcher.types import Article, Decision, Entry, Finding, Known
+from watcher.types import Article, Decision, Entry, EntryState, Finding, Known, Outcome
 
 log = logging.getLogger("watcher.pipeline")
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 POLL_THREADS = 8
 FEED_BATCH = 32  # due feeds claimed at a time, between batches of entries
 ENTRY_BATCH = 16  # entries claimed at a time: small, so a dead worker strands few
@@ -144,11 +145,10 @@ class Pipeline:
         seeds = load_seeds(self.settings.baseline_dir)
         fingerprint = hashlib.sha256(repr((self.rules.fingerprint, [
             (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
-        if repo.baseline_fingerprint(self.engine) == fingerprint:
+        if findings.baseline_fingerprint(self.engine) == fingerprint:
             return False
-        found = [(a, signature(a.text), match_stage.match_article(a, self.rules, baseline=True))
-                 for a in seeds]
-        stored = repo.replace_baseline(self.engine, fingerprint, found, self.clock())
+        found = [(a, signature(a.text), analysis.baseline_findings(a, self.rules)) for a in seeds]
+        stored = findings.replace_baseline(self.engine, fingerprint, found, self.clock())
         if stored:
             log.info("baseline loaded: %d documents, %d known facts", len(seeds),
                      sum(len(f) for _, _, f in found))
@@ -230,13 +230,13 @@ class Pipeline:
                                 self.clock() + timedelta(seconds=lease))
         return time.monotonic()
 
-    def _fetch_page(self, entry: Entry) -> Any:
+    def _fetch_page(self, entry: Entry) -> FetchResult | None:
         if not entry.link or not entry.link.startswith(("http://", "https://")):
             return None
-        return self.fetcher.get(entry.link, allowed_types=HTML_TYPES)
+        return self.fetcher.get(entry.link, allowed_types=PAGE_TYPES)
 
-    def _process_entry(self, conn: Connection, entry_id: int, entry: Entry, page: Any,
-                       report: CycleReport) -> None:
+    def _process_entry(self, conn: Connection, entry_id: int, entry: Entry,
+                       page: FetchResult | None, report: CycleReport) -> None:
         status, error, article = "ok", None, None
         if page is not None and page.ok:
             res = self.extractor.extract(page.body, page.url, fallback=entry)
@@ -248,7 +248,7 @@ class Pipeline:
             article = Article(url=entry.link or f"entry:{entry.key}", title=entry.title,
                               text=entry.summary, published=entry.published, outlet=entry.outlet)
         if article is None:
-            repo.finish_entry(conn, entry_id, "failed", status, error or "no text")
+            repo.finish_entry(conn, entry_id, EntryState.FAILED, status, error or "no text")
             report.entries_failed += 1
             return
         article = replace(article, url=entry.link or article.url,
@@ -260,21 +260,24 @@ class Pipeline:
         self.analyse(article, report, entry=(entry_id, status, error), conn=conn)
         report.articles += 1
 
-    # --- match and decide -----------------------------------------------------------------------
+    # --- analyse and store -----------------------------------------------------------------------
 
     def analyse(self, article: Article, report: CycleReport | None = None,
                 rule_ids: Sequence[str] | None = None,
                 entry: tuple[int, str, str | None] | None = None,
                 conn: Connection | None = None) -> int:
-        """Match an article, decide what is news, and store the article with its findings and
-        their alerts, in one transaction that also closes its ``entry`` (id, status, error)
-        when it came from one. Returns the article's id."""
+        """Analyse an article (``watcher.analyse``) and store it with its findings and their
+        alerts, in one transaction that also closes its ``entry`` (id, status, error) when it
+        came from one. Returns the article's id."""
         if conn is None:
             with self.engine.connect() as own:
                 return self.analyse(article, report, rule_ids, entry, own)
+        assert self.rules is not None
+        rules = self.rules
         now = self.clock()
         sig = self.reprints.signature(article)  # the CPU work before the transaction
-        findings = self.match(article, rule_ids)
+        matched = analysis.match(article, rules, rule_ids=rule_ids)
+        outcomes: tuple[Outcome, ...] = ()
         with conn.begin():
             reprint = self.reprints.lookup(sig, conn) if sig is not None else None
             article_id, inserted = repo.save_article(
@@ -282,94 +285,53 @@ class Pipeline:
                 duplicate_of=reprint.article_id if reprint else None)
             if reprint is not None and reprint.article_id == article_id:
                 reprint = None  # a re-run over the same article (another worker stored it)
-            results = self.decide(conn, article, findings, reprint=reprint)
-            if results:
-                repo.record_findings(conn, article_id, results, now)
+            if matched.findings:
+                known = self.known.of_rules(conn, matched.known_ids(rules))
+                outcomes = analysis.conclude(matched, rules, known, reprint=reprint,
+                                             default_channel=self.settings.slack.channel
+                                             ).outcomes
+                findings.record_findings(conn, article_id, outcomes, now)
             if entry is not None:
                 entry_id, status, error = entry
-                repo.finish_entry(conn, entry_id, "done", status, error, article_id)
+                repo.finish_entry(conn, entry_id, EntryState.DONE, status, error, article_id)
         if inserted and sig is not None:
             self.reprints.add(article_id, sig, now)
         if report is not None:
-            for f, d, _alert in results:
-                report.count(f.rule_id, d.kind)
+            for o in outcomes:
+                report.count(o.finding.rule_id, o.decision.kind)
         return article_id
-
-    def match(self, article: Article, rule_ids: Sequence[str] | None = None) -> list[Finding]:
-        """The rules' findings in an article, one per (rule, key)."""
-        assert self.rules is not None
-        findings = match_stage.match_article(article, self.rules)
-        if rule_ids is not None:
-            findings = [f for f in findings if f.rule_id in rule_ids]
-        seen: set[tuple[str, str]] = set()
-        return [f for f in findings
-                if (f.rule_id, f.key) not in seen and not seen.add((f.rule_id, f.key))]
-
-    def decide(self, bind: repo.Bind, article: Article, findings: list[Finding],
-               known: list[Known] | None = None, reprint: Reprint | None = None,
-               ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
-        """Decide what is news, without storing: (finding, decision, alert row or None)."""
-        if not findings:
-            return []
-        assert self.rules is not None
-        if known is None:
-            ids = {i for f in findings for i in (self.rules.rules[f.rule_id].ids
-                                                  if f.rule_id in self.rules.rules
-                                                  else (f.rule_id,))}
-            known = self.known.of_rules(bind, ids)
-        decided = []
-        for f in findings:
-            decision = decide_stage.decide(f, known, self.rules.rules.get(f.rule_id))
-            decided.append((f, decision))
-            known.append(_as_known(f, decision))  # two findings of one article are one story
-        if reprint is not None:
-            decided = reprint_decisions(decided, reprint,
-                                        repo.findings_of_article(bind, reprint.article_id))
-        return [(f, d, self._alert_for(bind, f, d, article)) for f, d in decided]
-
-    def judge(self, article: Article, known: list[Known] | None = None,
-              rule_ids: Sequence[str] | None = None,
-              ) -> list[tuple[Finding, Decision, dict[str, Any] | None]]:
-        """Match and decide, without storing."""
-        return self.decide(self.engine, article, self.match(article, rule_ids), known)
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
                dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
                ) -> list[tuple[Article, Finding, Decision]]:
         """Run the rules again over stored articles (after a rule change). Findings already on
-        record do not repeat; new ones alert, unless ``dry_run``, which stores nothing."""
+        record do not repeat; new ones alert, unless ``dry_run``, which stores nothing (what
+        it would store is kept in memory, so a later article sees it as known)."""
+        assert self.rules is not None
+        rules = self.rules
         ids = repo.article_ids_since(self.engine, since)
-        known = repo.known_findings(self.engine) if dry_run else None
+        memory = analysis.KnownList(findings.known_findings(self.engine)) if dry_run else None
         news: list[tuple[Article, Finding, Decision]] = []
         for i, article_id in enumerate(ids, 1):
             article = repo.load_article(self.engine, article_id)
             if article is not None:
-                results = self.judge(article, known, rule_ids)
-                news += [(article, f, d) for f, d, a in results if a is not None]
-                if results and not dry_run:
-                    repo.record_findings(self.engine, article_id, results, self.clock())
+                news += self._replay_one(article, article_id, rules, rule_ids, memory)
             if progress:
                 progress(i, len(ids))
         return news
 
-    def _alert_for(self, bind: repo.Bind, f: Finding, d: Decision,
-                   article: Article) -> dict[str, Any] | None:
-        assert self.rules is not None
-        rule = self.rules.rules.get(f.rule_id)
-        channel = (rule.channel if rule and rule.channel else None) or self.settings.slack.channel
-        severity = rule.severity if rule else "info"
-        if d.kind in ("new", "update"):
-            return alert_fields(d.kind, f, d, article, channel, severity)
-        if d.kind == "known" and d.matched is not None and d.matched.origin == "article" \
-                and d.matched.id > 0:
-            dev = d.matched.development_id or d.matched.id
-            outlets = repo.outlets_of_development(bind, dev)
-            if (article.outlet or article.url) not in outlets:
-                return alert_fields("sources", f, d, article, channel, severity)
-        return None
-
-
-def _as_known(f: Finding, d: Decision) -> Known:
-    dev = (d.matched.development_id or d.matched.id) if d.matched else None
-    return Known(id=-1, rule_id=f.rule_id, key=f.key, facts=f.facts, origin="article",
-                 development_id=dev, display=f.display)
+    def _replay_one(self, article: Article, article_id: int, rules: RuleSet,
+                    rule_ids: Sequence[str] | None, memory: analysis.KnownList | None,
+                    ) -> list[tuple[Article, Finding, Decision]]:
+        matched = analysis.match(article, rules, rule_ids=rule_ids)
+        if not matched.findings:
+            return []
+        known: Sequence[Known] = memory.items if memory is not None else \
+            self.known.of_rules(self.engine, matched.known_ids(rules))
+        result = analysis.conclude(matched, rules, known,
+                                   default_channel=self.settings.slack.channel)
+        if memory is not None:
+            memory.add(result, article_id)
+        else:
+            findings.record_findings(self.engine, article_id, result.outcomes, self.clock())
+        return [(article, o.finding, o.decision) for o in result.outcomes if o.alert]

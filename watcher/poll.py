@@ -1,7 +1,8 @@
 """Poll one feed: conditional GET, parse only when it changed, per-feed backoff.
 
 ``poll_feed`` is pure apart from the fetcher: it takes the feed's remembered ``FeedState`` and
-``now`` and returns the new state (nothing is written anywhere). Outcome kinds (``status``):
+``now`` and returns the new state (nothing is written anywhere). Which feeds are due is the
+database's answer (``repo.claim_due_feeds``). Outcome kinds (``status``):
 
 * ``ok`` / ``empty``: fetched and parsed (``parsed`` holds the entries);
 * ``not_modified``: HTTP 304; ``unchanged``: 200 with a body byte-identical to the last one
@@ -9,6 +10,9 @@
   parsed, ``parsed`` is None;
 * a fetch kind (``timeout``, ``gone``, ``rate_limited``...) or ``not_a_feed``: an error;
 * ``disabled``: the feed is disabled, nothing was fetched.
+
+At most ``[fetch] max_entries_per_poll`` entries are taken from one poll, the newest by
+published date: a feed of 20,000 items cannot start 20,000 page fetches.
 
 Errors back off: next check after ``min(interval * 2**errors, 6h)``, later if the server asked
 for it with Retry-After. HTTP 410 disables the feed; so does failing for more than three days
@@ -25,7 +29,7 @@ from watcher.fetch import FEED_ACCEPT, Fetcher, FetchStatus
 from watcher.parse import ParsedFeed, parse_feed
 from watcher.types import FeedState
 
-__all__ = ["BACKOFF_CAP", "DISABLE_AFTER", "PollOutcome", "backoff", "due", "poll_feed"]
+__all__ = ["BACKOFF_CAP", "DISABLE_AFTER", "PollOutcome", "backoff", "poll_feed"]
 
 BACKOFF_CAP = timedelta(hours=6)
 RETRY_AFTER_CAP = timedelta(hours=24)
@@ -42,13 +46,6 @@ class PollOutcome:
     @property
     def changed(self) -> bool:
         return self.parsed is not None
-
-
-def due(state: FeedState, now: datetime) -> bool:
-    """Whether the feed should be polled at ``now``."""
-    if state.disabled_reason:
-        return False
-    return state.next_check_at is None or state.next_check_at <= now
 
 
 def backoff(interval: int, errors: int) -> timedelta:
@@ -85,7 +82,8 @@ def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
         new = _success(state, now, "unchanged")
         return PollOutcome(replace(new, etag=etag, last_modified=last_modified), None,
                            "unchanged")
-    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url)
+    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url,
+                        max_entries=fetcher.settings.max_entries_per_poll or None)
     if parsed.status == "not_a_feed":
         return _failure(state, now, "not_a_feed", parsed.error or "not a feed", None)
     new = replace(_success(state, now, parsed.status), etag=etag, last_modified=last_modified,

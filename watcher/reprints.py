@@ -11,8 +11,7 @@ articles' rows), so articles stored by other workers are seen too.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,18 +20,11 @@ from sqlalchemy.engine import Engine
 from watcher.dedup import NearDuplicateIndex, Signature, signature
 from watcher.store import repo
 from watcher.store.tail import Tail
-from watcher.types import Article, Decision, Finding, Known
+from watcher.types import Article, Reprint
 
 THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
 MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
 WINDOW = timedelta(days=14)  # how far back a reprint is looked for
-
-
-@dataclass(frozen=True)
-class Reprint:
-    article_id: int
-    origin: str  # "seed" or "feed"
-    similarity: float
 
 
 class Reprints:
@@ -42,7 +34,7 @@ class Reprints:
     def __init__(self, engine: Engine, threshold: float = THRESHOLD,
                  window: timedelta = WINDOW, clock: Callable[[], datetime] | None = None):
         self.engine = engine
-        self.index = NearDuplicateIndex(threshold=threshold)
+        self.index: NearDuplicateIndex[int] = NearDuplicateIndex(threshold=threshold)
         self.window = window
         self.clock = clock or (lambda: datetime.now(UTC))
         self.origins: dict[int, str] = {}  # indexed articles
@@ -96,12 +88,6 @@ class Reprints:
             del self.stored_at[article_id]
             del self.origins[article_id]
 
-    def find(self, article: Article, bind: repo.Bind | None = None,
-             ) -> tuple[Signature | None, Reprint | None]:
-        """The article's signature (None when too short) and the best earlier match."""
-        sig = self.signature(article)
-        return sig, (self.lookup(sig, bind) if sig is not None else None)
-
     def lookup(self, sig: Signature, bind: repo.Bind | None = None) -> Reprint | None:
         """The best earlier match for a signature, after reading the ones stored since the
         last look."""
@@ -110,24 +96,6 @@ class Reprints:
             hits = self.index.query_signature(sig)
         if not hits:
             return None
-        best_id, score = hits[0]  # best first
-        doc = int(best_id)  # type: ignore[call-overload]
+        doc, score = hits[0]  # best first
         return Reprint(doc, self.origins.get(doc, "feed"), score)
 
-
-def reprint_decisions(results: Sequence[tuple[Finding, Decision]], reprint: Reprint,
-                      known_of_original: Sequence[Known]) -> list[tuple[Finding, Decision]]:
-    """A reprint reports nothing new: its findings are known, tied to the original's story.
-
-    Pure: ``known_of_original`` are the findings stored for the original article.
-    """
-    out = []
-    for f, d in results:
-        if d.kind == "known":
-            out.append((f, d))
-            continue
-        same = next((k for k in known_of_original if k.rule_id == f.rule_id), None)
-        what = "a seed" if reprint.origin == "seed" else f"article #{reprint.article_id}"
-        out.append((f, replace(d, kind="known", changes=(), matched=same,
-                               reason=f"reprint of {what} ({reprint.similarity:.0%} similar)")))
-    return out

@@ -1,4 +1,5 @@
-"""Running the service: the cycle loop, APScheduler jobs, wake-ups, signals, graceful stop.
+"""Running the service (``Runner``): the cycle loop, APScheduler jobs, wake-ups, signals,
+graceful stop.
 
 - the **cycle** (its own thread, one at a time): poll the feeds that are due (their schedule
   lives in the database, so a restart loses nothing and catches up once), then turn new
@@ -28,11 +29,14 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from watcher import sdnotify
+from watcher.observe import serve_http
+from watcher.pipeline import CycleReport, Pipeline
 from watcher.settings import Settings
 from watcher.store import repo
 from watcher.store.wakeup import Wakeup
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the service imports this module (the tick): no import back at run time
     from watcher.service import Service
 
 log = logging.getLogger("watcher.schedule")
@@ -52,167 +56,183 @@ def tick_seconds_for(settings: Settings) -> int:
     return max(1, min([MAX_TICK, settings.schedule.interval, *intervals]))
 
 
-def run_forever(service: Service, stop: threading.Event | None = None) -> int:
-    stop = stop or threading.Event()
-    pipeline = service.pipeline
-    metrics, health = service.metrics, service.health
-    tick = tick_seconds_for(service.settings)
-    http = None
-    if service.settings.http.listen:
-        from watcher.observe import serve_http
+class Runner:
+    """The running service: the cycle loop, the scheduler's jobs, wake-ups and the stop.
 
-        http = serve_http(service.settings.http.listen, metrics, health)
-        log.info("serving /healthz and /metrics on %s", service.settings.http.listen)
-    sched = BackgroundScheduler(timezone=UTC, job_defaults={
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
-    delivering = threading.Event()  # the deliver job is running
-    wake = threading.Event()  # new entries stored (by any worker): cycle again now
+    Each part is a method that can be called (and tested) alone: ``cycle`` (one cycle, its
+    failure recorded on /healthz), ``until_next_cycle``, ``on_wake``, ``deliver``, ``prune``,
+    ``reload_rules``, ``startup``; ``run`` puts them together until ``stop`` is set.
+    """
 
-    def on_wake(what: str) -> None:
+    def __init__(self, service: Service, stop: threading.Event | None = None):
+        self.service = service
+        self.stop = stop or threading.Event()
+        self.pipeline = service.pipeline
+        self.metrics, self.health = service.metrics, service.health
+        self.tick = tick_seconds_for(service.settings)
+        self.sched = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": 3600})
+        self.delivering = threading.Event()  # the deliver job is running
+        self.wake = threading.Event()  # new entries stored (by any worker): cycle again now
+        self.wakeup = Wakeup(service.engine, self.on_wake)
+        self.cycler = threading.Thread(target=self.cycle_loop, name="cycle", daemon=True)
+
+    def on_wake(self, what: str) -> None:
         """Another worker (or this one) stored new entries or alerts (``Wakeup``)."""
         if what == "entries":
-            wake.set()
-        elif what == "alerts" and not delivering.is_set() and not stop.is_set():
+            self.wake.set()
+        elif what == "alerts" and not self.delivering.is_set() and not self.stop.is_set():
             # Soon, not at once: alerts two workers store at the same moment may commit in
             # the other order than their ids; a moment later both are in, and go out in id
             # order. (Not from a job: a job calling the scheduler can deadlock its shutdown.)
             soon = datetime.now(UTC) + timedelta(seconds=ALERT_SETTLE)
             with contextlib.suppress(JobLookupError):
-                job = sched.get_job("deliver")
+                job = self.sched.get_job("deliver")
                 if job is not None and job.next_run_time and job.next_run_time > soon:
-                    sched.modify_job("deliver", next_run_time=soon)
+                    self.sched.modify_job("deliver", next_run_time=soon)
 
-    wakeup = Wakeup(service.engine, on_wake)
-
-    def cycle() -> None:
+    def cycle(self) -> None:
         started = time.monotonic()
+        pipeline = self.pipeline
         try:
             report = pipeline.run_cycle(deliver=False)
         except Exception as exc:  # a bug must not stop the loop; the next cycle tries again
-            health.cycle_failed(f"{type(exc).__name__}: {exc}")
+            self.health.cycle_failed(f"{type(exc).__name__}: {exc}")
             log.exception("cycle failed")
             return
-        metrics.record_cycle(report, time.monotonic() - started)
-        metrics.rules_loaded.set(len(pipeline.rules.rules) if pipeline.rules else 0)
-        metrics.rule_files_rejected.set(len(pipeline.rule_errors))
-        health.cycle_ok()
+        self.metrics.record_cycle(report, time.monotonic() - started)
+        self.metrics.rules_loaded.set(len(pipeline.rules.rules) if pipeline.rules else 0)
+        self.metrics.rule_files_rejected.set(len(pipeline.rule_errors))
+        self.health.cycle_ok()
         if report.feeds_polled or report.articles:
             log.info("cycle: %s", report)
 
-    def until_next_cycle() -> float:
+    def until_next_cycle(self) -> float:
         """The tick, or less when a feed falls due sooner (but at least MIN_GAP, so feeds
         falling due one after the other are polled together)."""
         try:
-            due = repo.next_feed_due(service.engine)
+            due = repo.next_feed_due(self.service.engine)
         except Exception:  # noqa: BLE001 - the database is away: the tick, and retry
-            return tick
+            return self.tick
         if due is None:
-            return tick
-        return min(tick, max(MIN_GAP, (due - datetime.now(UTC)).total_seconds()))
+            return self.tick
+        return min(self.tick, max(MIN_GAP, (due - datetime.now(UTC)).total_seconds()))
 
-    def cycle_loop() -> None:
+    def cycle_loop(self) -> None:
         """One cycle at a time, for as long as the service runs: then wait for the tick, the
         next feed falling due, or a wake-up (new entries), whichever comes first. A wake-up
         during a cycle is not lost: the next cycle starts at once."""
-        while not stop.is_set():
-            wake.clear()
-            cycle()
-            if not stop.is_set():
-                wake.wait(until_next_cycle())
+        while not self.stop.is_set():
+            self.wake.clear()
+            sdnotify.beat()  # READY=1 the first time, WATCHDOG=1 every time (systemd)
+            self.cycle()
+            if not self.stop.is_set():
+                self.wake.wait(self.until_next_cycle())
 
-    cycler = threading.Thread(target=cycle_loop, name="cycle", daemon=True)
-
-    def deliver() -> None:
-        delivering.set()
+    def deliver(self) -> None:
+        self.delivering.set()
         try:
-            from watcher.pipeline import CycleReport
-
             report = CycleReport()
-            service.delivery.deliver(report)
-            metrics.record_delivery(report)
+            self.service.delivery.deliver(report)
+            self.metrics.record_delivery(report)
         except Exception:
             log.exception("delivery failed")
         finally:
-            delivering.clear()
+            self.delivering.clear()
 
-    def prune() -> None:
-        days = service.settings.retention.article_text_days
+    def prune(self) -> None:
+        days = self.service.settings.retention.article_text_days
         try:
-            n = repo.prune_article_text(service.engine,
+            n = repo.prune_article_text(self.service.engine,
                                         datetime.now(UTC) - timedelta(days=days))
             if n:
                 log.info("retention: pruned the text of %d article(s) older than %d days", n, days)
         except Exception:
             log.exception("retention failed")
 
-    def rules() -> None:
+    def reload_rules(self) -> None:
         try:
-            pipeline.reload_rules()
+            self.pipeline.reload_rules()
         except Exception:
             log.exception("rule reload failed")
 
-    def add_jobs() -> None:
+    def add_jobs(self) -> None:
         now = datetime.now(UTC)
-        cycler.start()
-        sched.add_job(deliver, "interval", seconds=DELIVER_EVERY, id="deliver",
-                      next_run_time=now)
-        sched.add_job(rules, "interval", seconds=RULES_EVERY, id="rules")
-        sched.add_job(prune, "interval", hours=1, id="retention", next_run_time=now)
-        wakeup.start()
+        self.cycler.start()
+        self.sched.add_job(self.deliver, "interval", seconds=DELIVER_EVERY, id="deliver",
+                           next_run_time=now)
+        self.sched.add_job(self.reload_rules, "interval", seconds=RULES_EVERY, id="rules")
+        self.sched.add_job(self.prune, "interval", hours=1, id="retention", next_run_time=now)
+        self.wakeup.start()
 
-    def startup(attempt: int = 0) -> None:
+    def startup(self, attempt: int = 0) -> None:
         """Migrate and load rules and baseline; until the database answers, retry (and let
         /healthz say why) instead of exiting."""
-        if stop.is_set():
+        if self.stop.is_set():
             return
         try:
-            pipeline.start()
+            self.pipeline.start()
         except Exception as exc:  # noqa: BLE001 - reported on /healthz and retried
             delay = min(60, 2 ** min(attempt, 6))
-            health.cycle_failed(f"start-up failed: {type(exc).__name__}: {str(exc)[:300]}")
+            self.health.cycle_failed(f"start-up failed: {type(exc).__name__}: {str(exc)[:300]}")
             log.error("start-up failed (retrying in %ss): %s", delay, exc)
-            sched.add_job(startup, "date", args=[attempt + 1], id="startup",
-                          replace_existing=True,
-                          run_date=datetime.now(UTC) + timedelta(seconds=delay))
+            self.sched.add_job(self.startup, "date", args=[attempt + 1], id="startup",
+                               replace_existing=True,
+                               run_date=datetime.now(UTC) + timedelta(seconds=delay))
             return
-        add_jobs()
+        self.health.start_succeeded()
+        self.add_jobs()
 
-    _install_signals(stop, pipeline)
-    sched.start()
-    sched.add_job(startup, id="startup", next_run_time=datetime.now(UTC))
-    log.info("watcher running: %d feed(s) in the config, tick %ss", len(service.settings.feeds),
-             tick)
-    stop.wait()
-    log.info("stopping: finishing the work in hand (up to %ss)", GRACE_SECONDS)
-    pipeline.stopping.set()
-    wake.set()  # the cycle loop stops waiting
+    def run(self) -> int:
+        """Run until ``stop`` is set (SIGTERM/SIGINT in the main thread), then stop cleanly."""
+        settings = self.service.settings
+        http = None
+        if settings.http.listen:
+            http = serve_http(settings.http.listen, self.metrics, self.health,
+                              settings.http.timeout)
+            log.info("serving /healthz and /metrics on %s", settings.http.listen)
+        _install_signals(self.stop, self.pipeline)
+        self.sched.start()
+        self.sched.add_job(self.startup, id="startup", next_run_time=datetime.now(UTC))
+        log.info("watcher running: %d feed(s) in the config, tick %ss", len(settings.feeds),
+                 self.tick)
+        self.stop.wait()
+        log.info("stopping: finishing the work in hand (up to %ss)", GRACE_SECONDS)
+        self.pipeline.stopping.set()
+        self.wake.set()  # the cycle loop stops waiting
 
-    def close_jobs() -> None:
-        sched.shutdown(wait=True)
-        if cycler.is_alive():
-            cycler.join()
+        def close_jobs() -> None:
+            self.sched.shutdown(wait=True)
+            if self.cycler.is_alive():
+                self.cycler.join()
 
-    closer = threading.Thread(target=close_jobs, daemon=True)
-    closer.start()
-    closer.join(GRACE_SECONDS)
-    wakeup.close()
-    if http is not None:
-        http.shutdown()
-    if closer.is_alive():
-        # Work still running keeps its leases; they expire and the next start takes it over.
-        log.warning("grace period of %ss over: exiting with work in hand", GRACE_SECONDS)
-        logging.shutdown()
-        os._exit(0)
-    try:
-        pipeline.release_claims()
-    except Exception as exc:  # noqa: BLE001 - e.g. the database is gone; leases expire
-        log.warning("could not hand back leased work (%s); it returns when leases expire", exc)
-    service.close()
-    log.info("stopped")
-    return 0
+        closer = threading.Thread(target=close_jobs, daemon=True)
+        closer.start()
+        closer.join(GRACE_SECONDS)
+        self.wakeup.close()
+        if http is not None:
+            http.shutdown()
+        if closer.is_alive():
+            # Work still running keeps its leases; they expire and the next start takes it over.
+            log.warning("grace period of %ss over: exiting with work in hand", GRACE_SECONDS)
+            logging.shutdown()
+            os._exit(0)
+        try:
+            self.pipeline.release_claims()
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is gone; leases expire
+            log.warning("could not hand back leased work (%s); it returns when leases expire",
+                        exc)
+        self.service.close()
+        log.info("stopped")
+        return 0
 
 
-def _install_signals(stop: threading.Event, pipeline: Any) -> None:
+def run_forever(service: Service, stop: threading.Event | None = None) -> int:
+    """Run the service until ``stop`` is set (or a signal sets it)."""
+    return Runner(service, stop).run()
+
+
+def _install_signals(stop: threading.Event, pipeline: Pipeline) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
 

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from watcher import redact
 from watcher.deliver import Delivery
 from watcher.errors import RuleError
 from watcher.notify import make_notifier
 from watcher.notify.base import Notifier
 from watcher.observe import Health, Metrics
 from watcher.pipeline import Pipeline, worker_name
+from watcher.schedule import tick_seconds_for
 from watcher.settings import Settings
 from watcher.store.db import make_engine
-from watcher.types import Alert
+from watcher.types import Alert, AlertKind
 
 log = logging.getLogger("watcher")
 
@@ -40,6 +42,8 @@ class Service:
 def build(settings: Settings, env: Mapping[str, str] | None = None,
           notifier: Notifier | None = None) -> Service:
     env = os.environ if env is None else env
+    redact.register_url(settings.database_url)
+    redact.register_environment(env)
     engine = make_engine(settings.database_url)
     if notifier is None:
         notifier, warning = make_notifier(settings.slack, env)
@@ -54,7 +58,7 @@ def build(settings: Settings, env: Mapping[str, str] | None = None,
         if not channel:
             return
         text = "\n".join(str(e) for e in errors)
-        alert = Alert(id=0, kind="new", rule_id="watcher", channel=channel,
+        alert = Alert(id=0, kind=AlertKind.NEW, rule_id="watcher", channel=channel,
                       summary=f"{len(errors)} rule file(s) rejected; last good rules stay live",
                       article_url="", article_title="", evidence=text, severity="warning")
         result = notifier.send(alert)
@@ -62,8 +66,6 @@ def build(settings: Settings, env: Mapping[str, str] | None = None,
             log.error("could not tell operators about rule errors: %s", result.reason)
 
     pipeline = Pipeline(settings, engine, delivery, owner=owner, on_rule_errors=tell_operators)
-    from watcher.schedule import tick_seconds_for
-
     # A first poll of many feeds can take minutes: unhealthy means no cycle finished for
     # ten minutes (or ten ticks), or the database does not answer.
     health = Health(engine, max_cycle_age=max(600.0, 10 * tick_seconds_for(settings)))

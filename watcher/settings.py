@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import ConfigError
+from watcher.redact import register_url
 
 DEFAULT_CONFIG = "watcher.toml"
 
@@ -32,6 +33,7 @@ class SlackSettings:
     digest_after: int = 5  # more alerts than this for one rule within digest_window: a digest
     digest_window: int = 600  # seconds
     broadcast_updates: bool = False  # also show thread replies (updates) in the channel
+    once_wait: float = 30.0  # seconds `run --once` may wait in all for Slack (Retry-After)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class FetchSettings:
     max_redirects: int = 5
     user_agent: str = "watcher/0.1 (+https://github.com/watcher)"
     extract_timeout: float = 20.0  # seconds per page in the extraction worker
+    max_entries_per_poll: int = 200  # entries taken from one feed per poll, newest first
+    max_per_host: int = 2  # requests to one host at the same time
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,8 @@ class ScheduleSettings:
 
 @dataclass(frozen=True)
 class HttpSettings:
-    listen: str = ""  # e.g. "127.0.0.1:9464" for /healthz and /metrics; empty: off
+    listen: str = ""  # e.g. "127.0.0.1:9464" or "[::1]:9464" for /healthz and /metrics
+    timeout: float = 10.0  # seconds a client may take to send a request or read the answer
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
-    return settings_from_dict(raw, p)
+    settings = settings_from_dict(raw, p)
+    register_url(settings.database.url)  # never shown from here on (watcher.redact)
+    return settings
 
 
 def settings_from_dict(raw: dict[str, Any], path: Path) -> Settings:

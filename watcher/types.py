@@ -1,9 +1,11 @@
 """Values passed between pipeline stages.
 
-    Entry (parse) -> Article (extract) -> Finding (match) -> Decision (decide) -> Alert (deliver)
+    Entry (parse) -> Article (pagetext) -> Finding (match) -> Decision (decide)
+      -> Outcome (finding, decision, AlertDraft) (analyse) -> outbox -> Alert (deliver)
 
 Each is a small frozen dataclass. Only ``watcher.store`` knows about database rows; stages take
-and return these values and never touch a session.
+and return these values and never touch a session. The enums are ``str``-valued: their values
+are what the database stores and what logs and the CLI print.
 """
 
 from __future__ import annotations
@@ -11,9 +13,49 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
-NoveltyKind = Literal["new", "update", "known"]
+
+class Novelty(StrEnum):
+    """What a finding is, compared with what is known (``decide``)."""
+
+    NEW = "new"  # no known development matches
+    UPDATE = "update"  # a known development, and this report adds or changes a fact
+    KNOWN = "known"  # nothing new
+
+
+class KnownOrigin(StrEnum):
+    """Where a known finding comes from."""
+
+    BASELINE = "baseline"  # the seeds
+    ARTICLE = "article"  # an earlier article (stored)
+    THIS_ARTICLE = "this_article"  # another finding of the article being analysed (not stored)
+
+
+class AlertKind(StrEnum):
+    NEW = "new"  # a new development: a top-level message
+    UPDATE = "update"  # a known development moved on: a reply in its thread
+    SOURCES = "sources"  # another outlet reports a known development: its message is edited
+    DIGEST = "digest"  # several new alerts of one rule in one message (flood control)
+
+
+class AlertState(StrEnum):
+    """An outbox row's state (``watcher.deliver``)."""
+
+    PENDING = "pending"  # waiting to be sent
+    SENDING = "sending"  # being sent, or may have been: history is checked before a resend
+    SENT = "sent"
+    FAILED = "failed"  # for good, until ``watcher alerts retry``
+    FOLDED = "folded"  # replaced by a digest, or nothing to update
+
+
+class EntryState(StrEnum):
+    """A feed entry's state: each entry is processed once."""
+
+    PENDING = "pending"
+    DONE = "done"  # an article was analysed (its ``status`` says whether the page was read)
+    FAILED = "failed"  # no text at all
 
 
 @dataclass(frozen=True)
@@ -41,6 +83,14 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article: ``index`` counts from the title's first sentence."""
+
+    index: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Finding:
     """One development a rule found in one article.
 
@@ -57,19 +107,40 @@ class Finding:
     summary: str = ""
     status: str = ""
     display: Mapping[str, str] = field(default_factory=dict)  # fact name -> human text
+    # fact name -> the sentences it was read from (none: from the rule, or the publication date)
+    sources: Mapping[str, tuple[Sentence, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Known:
-    """A finding already on record: from the baseline or from an earlier article."""
+    """A finding already on record: from the baseline, an earlier article, or (not stored yet)
+    another finding of the article being analysed: two findings of one article are one story.
+    """
 
-    id: int
+    id: int | None  # the stored finding's id; None exactly when origin is THIS_ARTICLE
     rule_id: str
     key: str
     facts: Mapping[str, Any]
-    origin: Literal["baseline", "article"]
+    origin: KnownOrigin
     development_id: int | None = None  # the first finding of the same development
     display: Mapping[str, str] = field(default_factory=dict)
+    article_id: int | None = None  # the article it was found in
+    source: str = ""  # that article's outlet, else its URL
+
+    def __post_init__(self) -> None:
+        if (self.id is None) != (self.origin == KnownOrigin.THIS_ARTICLE):
+            raise ValueError(f"a known finding has an id exactly when it is stored "
+                             f"(id {self.id}, origin {self.origin})")
+
+    @property
+    def stored(self) -> bool:
+        return self.id is not None
+
+    @property
+    def development(self) -> int | None:
+        """The stored development this finding belongs to (the id of its first finding); None
+        for a finding of this article that matched nothing stored."""
+        return self.development_id if self.development_id is not None else self.id
 
 
 @dataclass(frozen=True)
@@ -83,7 +154,7 @@ class Change:
 class Decision:
     """Whether a finding is news, and why."""
 
-    kind: NoveltyKind
+    kind: Novelty
     reason: str
     matched: Known | None = None  # the known finding of the same development, if any
     changes: tuple[Change, ...] = ()
@@ -107,7 +178,49 @@ class FeedState:
     title: str | None = None
 
 
-AlertKind = Literal["new", "update", "digest"]
+@dataclass(frozen=True)
+class Reprint:
+    """The article an article is a near-duplicate of (``watcher.reprints``)."""
+
+    article_id: int
+    origin: str  # "seed" or "feed"
+    similarity: float
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """The message ``analyse`` wants sent for one finding, as the outbox stores it
+    (``watcher.store.outbox`` has the codec). Channel and severity come from the rule, else
+    the config."""
+
+    kind: AlertKind
+    rule_id: str
+    channel: str
+    summary: str  # the development in one line (header)
+    article_url: str
+    article_title: str
+    evidence: str = ""
+    matched: tuple[str, ...] = ()  # words to show in bold in the evidence
+    changes: tuple[Change, ...] = ()
+    outlet: str | None = None
+    published: datetime | None = None
+    severity: str = "info"
+    reason: str = ""  # the decision's reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One finding of an article, what it is, and the message it calls for (if any)."""
+
+    finding: Finding
+    decision: Decision
+    alert: AlertDraft | None = None
+
+    @property
+    def development(self) -> int | None:
+        """The stored development the finding joins; None: it starts a new one."""
+        matched = self.decision.matched
+        return matched.development if matched is not None else None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def _inside(inner: dates.DateFact, outer: dates.DateFact, slack: timedelta = SLA
     return inner.start >= outer.start - slack and inner.end <= outer.end + slack
 
 
-def _places_compatible(a: list[dict], b: list[dict]) -> bool:
+def _places_compatible(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
     if not a or not b:
         return True
     return any(places.related(x["name"], y["name"]) for x in a for y in b)

@@ -14,6 +14,7 @@ stands in a date-like position, so "may not work out" is never May.
 from __future__ import annotations
 
 import calendar
+import heapq
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -243,17 +244,18 @@ def _resolve_date(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFac
         start, end = _month_window(_year_for(mon, pub, past), mon)
         return DateFact(start, end, "month", text)
     if kind == "season":
-        which, season, y = g[0].lower().split()[-1], g[1].lower(), g[2]
-        first, last = _SEASONS[season]
+        rel, season, y = g[0].lower().split()[-1], g[1].lower(), g[2]
+        first_month, last_month = _SEASONS[season]
         if y:
             year = int(y)
         else:
-            year = pub.year + {"next": 1, "last": -1}.get(which, 0)
-            if which in ("the",) and not past and pub.month > last and first <= last:
+            year = pub.year + {"next": 1, "last": -1}.get(rel, 0)
+            if rel in ("the",) and not past and pub.month > last_month \
+                    and first_month <= last_month:
                 year += 1
-        start = date(year, first, 1)
-        end_year = year + (1 if last < first else 0)
-        end = date(end_year, last, _last_day(end_year, last))
+        start = date(year, first_month, 1)
+        end_year = year + (1 if last_month < first_month else 0)
+        end = date(end_year, last_month, _last_day(end_year, last_month))
         return DateFact(start, end, "season", text)
     if kind == "partyear":
         year = pub.year + {"next": 1, "last": -1, "this": 0}[g[1].lower()]
@@ -286,10 +288,10 @@ def _resolve_date(kind: str, m: re.Match[str], pub: date, past: bool) -> DateFac
         return DateFact(start, start + timedelta(days=6), "week", text)
     if kind == "relmonth":
         first = pub.replace(day=1)
-        which = g[0].lower()
-        if which == "next":
+        rel = g[0].lower()
+        if rel == "next":
             first = (first + timedelta(days=32)).replace(day=1)
-        elif which == "last":
+        elif rel == "last":
             first = (first - timedelta(days=1)).replace(day=1)
         start, end = _month_window(first.year, first.month)
         return DateFact(start, end, "month", text)
@@ -313,20 +315,26 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
         return []
     pub = published.date() if isinstance(published, datetime) else published
     late = isinstance(published, datetime) and published.hour >= LATE_HOUR
-    taken: list[tuple[int, int]] = []
+    taken: list[tuple[int, int]] = []  # spans already found: sorted, none overlapping
     found: list[tuple[int, int, DateFact]] = []
     for kind, pattern in _PATTERNS:
+        added: list[tuple[int, int]] = []
+        j = 0  # matches come in text order: one pass over ``taken`` per pattern
         for m in pattern.finditer(text):
             s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
-                continue
+            while j < len(taken) and taken[j][1] <= s:
+                j += 1
+            if j < len(taken) and taken[j][0] < e:
+                continue  # overlaps a phrase an earlier pattern found
             fact = _resolve(kind, m, pub, past, late)
             if kind == "weekday" and _NOT_EVENT.match(text, e):
                 continue  # "a Monday briefing": when something was said
             if fact is None:
                 continue
-            taken.append((s, e))
+            added.append((s, e))
             found.append((s, e, fact))
+        if added:
+            taken = list(heapq.merge(taken, added))
     found.sort(key=lambda t: t[0])
     return found
 

@@ -16,9 +16,9 @@ the matched sentence is checked in ``extract``.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 
+from watcher.match.conditions import holds, occurrences
 from watcher.match.prefilter import Hit
 from watcher.match.text import Document
 from watcher.rules.schema import Condition, Rule
@@ -33,8 +33,6 @@ VERB_WORDS = 6
 _PRONOUN = re.compile(r"^[\"'“‘]?(?:(?:From there|Afterwards|After that|Then|Later|Next),?\s+)?"
                       r"(?:He|She)\b")
 
-Occurrences = dict[str, list[int]]
-
 
 def positive_terms(cond: Condition) -> set[str]:
     """Term lists whose presence can make ``cond`` hold (everything not under ``none``)."""
@@ -46,19 +44,6 @@ def positive_terms(cond: Condition) -> set[str]:
     for child in cond.children:
         out |= positive_terms(child)
     return out
-
-
-def _holds(cond: Condition, occ: Occurrences) -> bool:
-    from watcher.match import holds  # the one evaluator; imported late (package cycle)
-
-    return holds(cond, occ)
-
-
-def _occurrences(doc: Document, hits: Sequence[Hit]) -> Occurrences:
-    occ: Occurrences = defaultdict(list)
-    for h in hits:
-        occ[h.term].append(doc.word_of(h.start))
-    return occ
 
 
 def follow_on(rule: Rule, doc: Document, index: int, j: int,
@@ -100,16 +85,16 @@ def follow_on(rule: Rule, doc: Document, index: int, j: int,
     # also met with Kim in the DMZ") is another encounter, not the next leg of an itinerary.
     if len(stand_in | {h.term for h in hits if h.term in positive}) != 2:
         return False
-    occ = _occurrences(doc, hits)
+    occ = occurrences(doc, hits)
     for term in stand_in:
         occ[term].append(subject_word)
-    if not _holds(rule.match, occ):
+    if not holds(rule.match, occ):
         return False
     for check in rule.require:
-        if check.scope == "sentence" and not _holds(check.condition, occ):
+        if check.scope == "sentence" and not holds(check.condition, occ):
             return False
     for check in rule.exclude:
-        if check.scope == "sentence" and _holds(check.condition, occ):
+        if check.scope == "sentence" and holds(check.condition, occ):
             return False
     return True
 

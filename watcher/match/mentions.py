@@ -33,7 +33,7 @@ from watcher.facts.lexicon import STATUS_ORDER, Cue, Lexicon, Words
 from watcher.facts.scope import Anchor, Segment, anchors, governor, segment_of, segments
 from watcher.match.conditions import holds
 from watcher.match.prefilter import Hit
-from watcher.rules.schema import Condition, Rule
+from watcher.rules.schema import Parties, Rule
 
 # An event noun this close after one of the rule's event words is the same event ("attend
 # meetings", "make a visit", "hold talks").
@@ -58,47 +58,8 @@ class Mention:
     cued: bool = True  # a status word or the tense says how it stands ("missile tests" does not)
 
 
-@dataclass(frozen=True)
-class Parties:
-    """Who is who for one rule: its event lists, its actors, and the others it names."""
-
-    event: frozenset[str]
-    actors: frozenset[str]
-    others: frozenset[str]
-
-    @classmethod
-    def of(cls, rule: Rule) -> Parties:
-        positive = _positive(rule.match)
-        event = frozenset(rule.event) or frozenset(positive)
-        return cls(event, frozenset(positive - event),
-                   frozenset(_negative(rule.match) - positive))
-
-
-def _positive(cond: Condition) -> set[str]:
-    if cond.op == "none":
-        return set()
-    if cond.op == "term":
-        return {cond.term} if cond.term else set()
-    out = set(cond.terms)
-    for child in cond.children:
-        out |= _positive(child)
-    return out
-
-
-def _negative(cond: Condition) -> set[str]:
-    if cond.op == "none":
-        out: set[str] = set()
-        for child in cond.children:
-            out |= child.term_names()
-        return out
-    out = set()
-    for child in cond.children:
-        out |= _negative(child)
-    return out
-
-
 @dataclass
-class Sentence:
+class SentenceReading:
     """One sentence, read once for every rule that matched it."""
 
     text: str
@@ -114,7 +75,7 @@ class Sentence:
 
     @classmethod
     def read(cls, text: str, offset: int, anchor_lexicon: Lexicon,
-             published: datetime | None) -> Sentence:
+             published: datetime | None) -> SentenceReading:
         words = Words.of(text)
         venues = places_mod.venue_spans(text)
         date_spans = [(s, e) for s, e, _ in dates_mod.find_dates(text, _ANY_DAY, None)]
@@ -149,7 +110,7 @@ def _lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def mentions(rule: Rule, sentence: Sentence, hits: Sequence[Hit], *, baseline: bool = False
+def mentions(rule: Rule, sentence: SentenceReading, hits: Sequence[Hit], *, baseline: bool = False
              ) -> list[Mention]:
     """The rule's mentions in a sentence whose ``hits`` (offsets in the document) matched."""
     parties = rule.parties
@@ -183,7 +144,7 @@ def _compound(text: str, start: int) -> bool:
     return start > 0 and text[start - 1] == "-"
 
 
-def _own_anchors(sentence: Sentence, located: list[tuple[int, int, Hit]], parties: Parties
+def _own_anchors(sentence: SentenceReading, located: list[tuple[int, int, Hit]], parties: Parties
                  ) -> set[int]:
     """First words of the anchors that are the rule's own events."""
     segs = sentence.segs
@@ -234,7 +195,7 @@ def _matches_here(rule: Rule, clause: Segment, segs: list[Segment],
                for s in span for i in range(s.first, s.last + 1))
 
 
-def _mention(rule: Rule, sentence: Sentence, index: int, triggers: tuple[int, ...],
+def _mention(rule: Rule, sentence: SentenceReading, index: int, triggers: tuple[int, ...],
              cues: list[Cue], own: set[int], located: list[tuple[int, int, Hit]],
              baseline: bool) -> Mention:
     segs = sentence.segs
@@ -365,7 +326,7 @@ def _mode(clause: Segment, inside: list[Cue], triggers: tuple[int, ...], cues: l
     return "report", ""
 
 
-def _governed(sentence: Sentence, own: set[int], first: int, last: int, index: int) -> bool:
+def _governed(sentence: SentenceReading, own: set[int], first: int, last: int, index: int) -> bool:
     """Is a place or date at words ``first..last`` the mention's? Its governing anchor is one
     of the rule's own events; in a clause of the mention's reach with no anchor at all ("—
     Tokyo, Seoul and Beijing —"), it is the mention's."""

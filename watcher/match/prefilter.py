@@ -7,13 +7,19 @@ scan costs about what it costs with 10: the automaton is walked once per article
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
+from typing import TYPE_CHECKING
 
 import ahocorasick
 
 from watcher.match.text import normalize
-from watcher.rules.schema import Rule
+
+if TYPE_CHECKING:  # the schema builds a RuleSet's prefilter: no import back at run time
+    from watcher.rules.schema import Rule
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,20 @@ class Hit:
 
 def unmask(hits: list[Hit], ignore: set[str]) -> list[Hit]:
     """Drop the hits of ``ignore`` lists and every hit inside one ("Kim" in "Kim Yong Chol")."""
-    masks = [h for h in hits if h.term in ignore]
-    return [h for h in hits if h.term not in ignore
-            and not any(m.start <= h.start and h.end <= m.end for m in masks)]
+    masks = sorted((h.start, h.end) for h in hits if h.term in ignore)
+    if not masks:
+        return hits
+    starts = [start for start, _ in masks]
+    reach = list(accumulate((end for _, end in masks), max))  # furthest end of masks so far
+    out = []
+    for h in hits:
+        if h.term in ignore:
+            continue
+        i = bisect_right(starts, h.start)  # masks starting at or before the hit
+        if i and reach[i - 1] >= h.end:
+            continue  # inside one of them
+        out.append(h)
+    return out
 
 
 def phrase_key(phrase: str) -> str:
@@ -35,7 +52,8 @@ def phrase_key(phrase: str) -> str:
 
 
 class Prefilter:
-    def __init__(self, rules: tuple[Rule, ...]):
+    def __init__(self, rules: Iterable[Rule]):
+        rules = tuple(rules)
         self.rules = {r.id: r for r in rules}
         owners: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for rule in rules:
@@ -54,10 +72,14 @@ class Prefilter:
 
     def scan(self, norm: str) -> dict[str, list[Hit]]:
         """Term occurrences by rule id, for rules whose required terms all occur."""
+        return {rid: hits for rid, hits in self.hits(norm).items()
+                if self.needed[rid] <= {h.term for h in hits}}
+
+    def hits(self, norm: str) -> dict[str, list[Hit]]:
+        """Term occurrences by rule id, for every rule with at least one."""
         if self.empty:
             return {}
         found: dict[str, list[Hit]] = defaultdict(list)
-        seen_terms: dict[str, set[str]] = defaultdict(set)
         n = len(norm)
         for end, (key, who) in self.automaton.iter(norm):
             start = end - len(key) + 1
@@ -67,6 +89,4 @@ class Prefilter:
                 continue
             for rule_id, term in who:
                 found[rule_id].append(Hit(start, end + 1, term))
-                seen_terms[rule_id].add(term)
-        return {rid: hits for rid, hits in found.items()
-                if self.needed[rid] <= seen_terms[rid]}
+        return found

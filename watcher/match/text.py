@@ -2,6 +2,10 @@
 
 ``normalize`` keeps every character at its offset (a 1:1 map), so a match in the normalised
 text points straight at the original words.
+
+Everything here is linear in the text's length, and ``Document.build`` reads at most
+``MAX_TITLE`` characters of a title and ``MAX_TEXT`` of a body: text from feeds and pages is
+untrusted, and matching must not stall on "A. A. A. ..." or a megabyte of one sentence.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ _ABBREV = {"mr", "mrs", "ms", "dr", "st", "gen", "sen", "rep", "gov", "lt", "col
            "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "jr",
            "sr", "no", "vs", "etc", "u.s", "d.c", "u.n", "u.k", "a.m", "p.m", "inc", "corp",
            "ft", "mt", "adm", "prof", "rev", "hon", "est", "approx", "dept", "e.g", "i.e"}
+MAX_TEXT = 100_000  # characters of an article's body that are matched
+MAX_TITLE = 1_000  # characters of its title
+_ABBREV_LONGEST = 8  # characters: no abbreviation (nor initial like "U.S") is longer
 _END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n\s*")
 _WORDS = re.compile(r"\w+")
 
@@ -43,8 +50,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     start = 0
     for m in _END.finditer(text):
         if m.group(0)[0] == ".":
-            word = re.search(r"([\w.]+)$", text[start:m.start()])
-            token = word.group(1).lower() if word else ""
+            token = _token_before(text, start, m.start()).lower()
             if token in _ABBREV or re.fullmatch(r"(?:\w\.)*\w", token) and len(token) <= 3 \
                     and token[:1].isalpha() and len(token.replace(".", "")) <= 2:
                 continue
@@ -55,6 +61,17 @@ def sentences(text: str) -> list[tuple[int, int]]:
     if text[start:].strip():
         spans.append(_trim(text, start, len(text)))
     return spans
+
+
+def _token_before(text: str, start: int, end: int) -> str:
+    """The run of word characters and dots ending at ``end`` (not before ``start``), or ""
+    when it is longer than any abbreviation: looks back a few characters only."""
+    i, lo = end, max(start, end - _ABBREV_LONGEST)
+    while i > lo and (text[i - 1].isalnum() or text[i - 1] in "._"):
+        i -= 1
+    if i == lo and lo > start and (text[lo - 1].isalnum() or text[lo - 1] in "._"):
+        return ""  # a longer word: not an abbreviation
+    return text[i:end]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -78,8 +95,9 @@ class Document:
 
     @classmethod
     def build(cls, title: str, body: str) -> Document:
-        title = (title or "").strip()
-        text = f"{title}\n\n{body or ''}" if title else (body or "")
+        title = (title or "")[:MAX_TITLE].strip()
+        body = (body or "")[:MAX_TEXT]
+        text = f"{title}\n\n{body}" if title else body
         spans = tuple(sentences(text))
         title_end = len(title)
         n_title = sum(1 for s, _ in spans if s < title_end) if title else 0

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime
 
 from watcher.notify.render import render_message, render_plain
-from watcher.types import Alert, Change
+from watcher.types import Alert, AlertKind, Change
 
 
 def example_alerts() -> dict[str, Alert]:
@@ -18,7 +18,7 @@ def example_alerts() -> dict[str, Alert]:
     published = datetime(2019, 2, 6, 8, 30, tzinfo=UTC)
     new = Alert(
         id=101,
-        kind="new",
+        kind=AlertKind.NEW,
         rule_id="us-nk-summit",
         channel="#news-alerts",
         summary="Second Trump-Kim summit to be held in Hanoi on Feb 27-28",
@@ -38,7 +38,7 @@ def example_alerts() -> dict[str, Alert]:
     )
     update = Alert(
         id=102,
-        kind="update",
+        kind=AlertKind.UPDATE,
         rule_id="us-nk-summit",
         channel="#news-alerts",
         summary="Summit venue: Sofitel Legend Metropole, Hanoi",
@@ -54,7 +54,7 @@ def example_alerts() -> dict[str, Alert]:
         thread_ts="1549441800.000100",
     )
     items = tuple(
-        Alert(id=200 + i, kind="new", rule_id="ceasefire-talks", channel="#news-alerts",
+        Alert(id=200 + i, kind=AlertKind.NEW, rule_id="ceasefire-talks", channel="#news-alerts",
               summary=s, article_url=u, article_title=t, outlet=o)
         for i, (s, u, t, o) in enumerate([
             ("Talks resume in Doha", "https://a.example/doha", "Negotiators return to Doha",
@@ -65,7 +65,7 @@ def example_alerts() -> dict[str, Alert]:
              "Outlet C"),
         ])
     )
-    digest = Alert(id=300, kind="digest", rule_id="ceasefire-talks", channel="#news-alerts",
+    digest = Alert(id=300, kind=AlertKind.DIGEST, rule_id="ceasefire-talks", channel="#news-alerts",
                    summary="", article_url="", article_title="", severity="info", items=items)
     return {"new": new, "update": update, "digest": digest}
 

@@ -35,7 +35,7 @@ ELLIPSIS = "…"
 
 EVENT_TYPE = "watcher_alert"
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0, DEL and C1 (CSI is \x9b)
 _BROADCAST = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,4}$")
 _SPACES = re.compile(r"\s+")

@@ -195,7 +195,7 @@ class SlackNotifier:
         last ``history_pages`` pages of history (and the alert's thread) do not hold it, or a
         retry/failed result when Slack could not be asked."""
         channel_id, error = self._resolve(channel)
-        if error:
+        if channel_id is None:
             return error
         params = {"oldest": f"{oldest:.6f}"} if oldest is not None else {}
         result = self._search(self.client.conversations_history, alert, channel_id, **params)

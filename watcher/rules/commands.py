@@ -1,23 +1,19 @@
-"""The operator's tools: ``watcher rules check|test|explain``.
+"""The operator's tools: ``watcher rules check|test|explain`` (explain: ``rules.explain``).
 
 Each prints what it found and returns an exit code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-from watcher.decide import decide
 from watcher.errors import RuleError
-from watcher.match import Document, holds
-from watcher.match.extract import extract
-from watcher.match.prefilter import unmask
+from watcher.rules.explain import explain
 from watcher.rules.loader import load_rule_file, load_ruleset
 from watcher.rules.places_file import PLACES_FILE, load_places_file
-from watcher.rules.schema import RuleSet
 from watcher.rules.testing import run_test_files
-from watcher.types import Article, Known
+
+__all__ = ["check", "explain", "test"]
 
 
 def _rule_files(path: Path) -> list[Path]:
@@ -84,44 +80,3 @@ def test(path: Path) -> int:
                 print(f"    + got: {g}")
     print(f"{len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0
-
-
-def explain(ruleset: RuleSet, rule_id: str, article: Article, known: Sequence[Known]) -> int:
-    """Show, sentence by sentence, what a rule matched, what it extracted and what is news."""
-    rule = ruleset.rules.get(rule_id)
-    if rule is None:
-        print(f"unknown rule '{rule_id}' (rules: {', '.join(sorted(ruleset.rules))})")
-        return 1
-    doc = Document.build(article.title, article.text)
-    hits = ruleset.prefilter.scan(doc.norm).get(rule_id)
-    if not hits:
-        print(f"{rule_id}: the article contains none or not all of the rule's required terms "
-              f"({', '.join(sorted(rule.match.required_terms()))})")
-        return 0
-    hits = unmask(hits, set(rule.ignore))
-    by_sentence: dict[int, list] = {}
-    for h in hits:
-        by_sentence.setdefault(doc.sentence_of(h.start), []).append(h)
-    for index, shits in sorted(by_sentence.items()):
-        occ: dict[str, list[int]] = {}
-        for h in shits:
-            occ.setdefault(h.term, []).append(doc.word_of(h.start))
-        words = ", ".join(f"{h.term}={doc.text[h.start:h.end]!r}" for h in shits)
-        ok = holds(rule.match, occ)
-        print(f"[{index}] {'MATCH' if ok else 'no match'}: {doc.sentence(index)[:200]}")
-        print(f"     terms: {words}")
-        if not ok:
-            continue
-        findings = extract(rule, doc, index, article, baseline=False,
-                           by_sentence=by_sentence)
-        if not findings:
-            print("     not a reportable event (history, hypothetical, denial, no venue, or "
-                  "status not alerted on)")
-        for f in findings:
-            d = decide(f, known, rule)
-            print(f"     facts: {dict(f.display)}")
-            print(f"     key: {f.key}")
-            print(f"     => {d.kind}: {d.reason}")
-            for c in d.changes:
-                print(f"        {c.fact}: {c.now} (was: {c.was})")
-    return 0

@@ -1,52 +1,46 @@
-"""Replay labelled cases through match and decide: for tests, benchmarks and ``rules test``.
+"""Replay labelled cases through the pipeline's analysis, storing nothing: for ``rules test``,
+the accuracy tests and benchmarks.
 
-    run_cases(ruleset, seeds, cases) -> [(article, [(finding, decision)])]
+    run_cases(ruleset, seeds, cases) -> [Analysis]
 
-The seeds are matched with ``baseline=True`` and become Known (origin "baseline"); then each case
-is matched and decided in order, and its findings join the known list (origin "article") so a
-later reprint of the same development is known.
+The seeds make the baseline known (``KnownList.add_seed``, as the pipeline loads it); then each
+case is analysed in order (``watcher.analyse.analyse``, the pipeline's own code) and its
+findings join the known list as the database would keep them, so a later report of the same
+development is known.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
-from watcher.decide import decide
-from watcher.match import match_article
+from watcher.analyse import Analysis, KnownList, analyse
 from watcher.rules.schema import RuleSet
-from watcher.types import Article, Decision, Finding, Known
+from watcher.types import Article, Novelty
+
+DEFAULT_CHANNEL = "#alerts"  # the channel of rules that name none (no message is sent)
 
 
-def to_known(finding: Finding, ident: int, origin: Literal["baseline", "article"]) -> Known:
-    return Known(id=ident, rule_id=finding.rule_id, key=finding.key, facts=finding.facts,
-                 origin=origin, display=dict(finding.display))
-
-
-def run_cases(ruleset: RuleSet, seeds: list[Article], cases: list[Article]
-              ) -> list[tuple[Article, list[tuple[Finding, Decision]]]]:
-    known: list[Known] = []
+def run_cases(ruleset: RuleSet, seeds: Sequence[Article], cases: Sequence[Article]
+              ) -> list[Analysis]:
+    memory = KnownList()
     for seed in seeds:
-        for finding in match_article(seed, ruleset, baseline=True):
-            known.append(to_known(finding, len(known) + 1, "baseline"))
+        memory.add_seed(seed, ruleset)
     out = []
     for article in cases:
-        results = []
-        for finding in match_article(article, ruleset):
-            decision = decide(finding, known, ruleset.rules.get(finding.rule_id))
-            results.append((finding, decision))
-        for finding, _ in results:
-            known.append(to_known(finding, len(known) + 1, "article"))
-        out.append((article, results))
+        result = analyse(article, ruleset, memory.items, default_channel=DEFAULT_CHANNEL)
+        memory.add(result)
+        out.append(result)
     return out
 
 
-def alerted(results: list[tuple[Finding, Decision]]) -> bool:
-    return any(d.kind in ("new", "update") for _, d in results)
+def alerted(result: Analysis) -> bool:
+    return any(o.decision.kind in (Novelty.NEW, Novelty.UPDATE) for o in result.outcomes)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -77,22 +71,6 @@ def load_dev_cases(path: Path) -> list[tuple[str, str, Article]]:
     return out
 
 
-# Publication dates of the shipped seed documents (seeds/README.md).
-SEED_DATES = {"000": "2018-07-02", "001": "2018-08-06", "002": "2018-07-02", "003": "2020-07-15",
-              "004": "2019-01-18"}
-
-
-def load_seed_folder(folder: Path, dates: dict[str, str] | None = None) -> list[Article]:
-    """Seed ``*.txt`` files as Articles; the first line of a file is not treated as a title."""
-    dates = dates or SEED_DATES
-    out = []
-    for path in sorted(Path(folder).glob("*.txt")):
-        published = parse_datetime(dates.get(path.name[:3]))
-        out.append(Article(url=f"seed:{path.name}", title="",
-                           text=path.read_text(encoding="utf-8"), published=published))
-    return out
-
-
 @dataclass(frozen=True)
 class Score:
     precision: float
@@ -103,11 +81,12 @@ class Score:
     wrong: tuple[str, ...]
 
 
-def score(ruleset: RuleSet, seeds: list[Article], cases: list[tuple[str, str, Article]]) -> Score:
+def score(ruleset: RuleSet, seeds: Sequence[Article], cases: list[tuple[str, str, Article]]
+          ) -> Score:
     results = run_cases(ruleset, seeds, [a for _, _, a in cases])
     tp = fp = fn = 0
     wrong = []
-    for (case_id, expect, _), (_, res) in zip(cases, results, strict=True):
+    for (case_id, expect, _), res in zip(cases, results, strict=True):
         got = alerted(res)
         if got and expect == "alert":
             tp += 1

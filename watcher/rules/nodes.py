@@ -42,7 +42,7 @@ class NodeReader:
             raise self.error(node, f"'{key}' must be a string, got {_kind(node)}", key=key)
         if not allow_empty and not node.value.strip():
             raise self.error(node, f"'{key}' must not be empty", key=key)
-        return node.value
+        return str(node.value)
 
     def integer(self, node: Node, key: str) -> int:
         if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:int":

@@ -17,6 +17,7 @@ count); its aliases are added.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -105,7 +106,7 @@ def load_places_file(path: Path) -> Overlay:
 def _name(f: NodeReader, node: Node, key: str) -> str:
     if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str":
         raise f.error(node, f"a place name must be a string, got {node.value!r}", key=key)
-    name = node.value.strip()
+    name = str(node.value).strip()
     if not any(ch.isalpha() for ch in name) or len(name) > MAX_NAME:
         raise f.error(node, f"place name {name!r} must have letters and at most {MAX_NAME} "
                       "characters", key=key)
@@ -124,7 +125,7 @@ def _parent(f: NodeReader, parent: tuple[Node, str] | None, owner: dict[str, str
     return resolved
 
 
-def _no_cycles(f: NodeReader, defs: list[PlaceDef], raw: list) -> None:
+def _no_cycles(f: NodeReader, defs: list[PlaceDef], raw: list[Any]) -> None:
     parent_of = {d.name: d.parent for d in defs}
     base = places.gazetteer().entries
 

@@ -9,15 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
 
 from watcher.facts.lexicon import Lexicon
 from watcher.facts.places import EMPTY, Overlay
+from watcher.facts.scope import anchor_lexicon
 from watcher.facts.status import STATUSES
-
-if TYPE_CHECKING:
-    from watcher.match.mentions import Parties
-    from watcher.match.prefilter import Prefilter
+from watcher.match.prefilter import Prefilter
 
 SEVERITIES = ("info", "warning", "critical")
 FACT_TYPES = ("constant", "place", "date", "status", "ordinal", "term")
@@ -139,8 +136,6 @@ class Rule:
     @cached_property
     def parties(self) -> Parties:
         """Its event lists, actors and the others it names (``watcher.match.mentions``)."""
-        from watcher.match.mentions import Parties
-
         return Parties.of(self)
 
     @property
@@ -158,18 +153,53 @@ class RuleSet:
 
     @cached_property
     def prefilter(self) -> Prefilter:
-        from watcher.match.prefilter import Prefilter
-
-        return Prefilter(tuple(self.rules.values()))
+        return Prefilter(self.rules.values())
 
     @cached_property
     def anchors(self) -> Lexicon:
         """Event words of every rule (and generic ones) and words of saying: what governs a
         place or a date in a sentence (``watcher.facts.scope``)."""
-        from watcher.facts.scope import anchor_lexicon
-
         return anchor_lexicon(phrase for rule in self.rules.values() for name in rule.event
                               for phrase in rule.terms.get(name, ()))
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who is who for one rule: the term lists naming its development (``event``), its actors
+    (the other lists its ``match`` needs), and the others it rules out (under ``none``)."""
+
+    event: frozenset[str]
+    actors: frozenset[str]
+    others: frozenset[str]
+
+    @classmethod
+    def of(cls, rule: Rule) -> Parties:
+        positive = _positive(rule.match)
+        event = frozenset(rule.event) or frozenset(positive)
+        return cls(event, frozenset(positive - event),
+                   frozenset(_negative(rule.match) - positive))
+
+
+def _positive(cond: Condition) -> set[str]:
+    if cond.op == "none":
+        return set()
+    if cond.op == "term":
+        return {cond.term} if cond.term else set()
+    out = set(cond.terms)
+    for child in cond.children:
+        out |= _positive(child)
+    return out
+
+
+def _negative(cond: Condition) -> set[str]:
+    out: set[str] = set()
+    if cond.op == "none":
+        for child in cond.children:
+            out |= child.term_names()
+        return out
+    for child in cond.children:
+        out |= _negative(child)
+    return out
 
 
 @lru_cache(maxsize=256)

@@ -35,7 +35,7 @@ import yaml
 from watcher.errors import RuleError
 from watcher.rules.evaluate import parse_datetime, run_cases
 from watcher.rules.schema import RuleSet
-from watcher.types import Article, Decision, Finding
+from watcher.types import Article, Decision, Finding, Novelty
 
 CASE_KEYS = {"name", "published", "title", "text", "baseline", "expect", "rules"}
 EXPECT_KEYS = {"rule", "kind", "facts"}
@@ -74,7 +74,8 @@ def load_test_file(path: Path) -> list[dict[str, Any]]:
                             hint=f"known keys: {', '.join(sorted(CASE_KEYS))}")
         if "expect" not in case or "published" not in case:
             raise RuleError(str(path), None, f"test #{i + 1} needs 'published' and 'expect'")
-    return data["tests"]
+    tests: list[dict[str, Any]] = data["tests"]
+    return tests
 
 
 def _fact_matches(finding: Finding, name: str, want: Any) -> bool:
@@ -98,11 +99,12 @@ def _describe(finding: Finding, decision: Decision) -> str:
 def run_case(ruleset: RuleSet, case: dict[str, Any], file: str, index: int) -> CaseResult:
     seeds = [_article(b, file, 1000 + j) for j, b in enumerate(case.get("baseline") or [])]
     article = _article(case, file, index)
-    [(_, results)] = run_cases(ruleset, seeds, [article])
+    [analysis] = run_cases(ruleset, seeds, [article])
+    results = [(o.finding, o.decision) for o in analysis.outcomes]
     if case.get("rules"):
         results = [(f, d) for f, d in results if f.rule_id in case["rules"]]
     got = tuple(_describe(f, d) for f, d in results)
-    news = [(f, d) for f, d in results if d.kind in ("new", "update")]
+    news = [(f, d) for f, d in results if d.kind in (Novelty.NEW, Novelty.UPDATE)]
     problems: list[str] = []
     expected = case.get("expect") or []
     if not expected and news:

@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+CONNECT_TIMEOUT = 10  # seconds to open a PostgreSQL connection (libpq waits forever by default)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with the settings watcher relies on (SQLite: WAL, busy timeout, FKs)."""
+def make_engine(url: str, *, synchronous: str = "FULL") -> Engine:
+    """An engine with the settings watcher relies on (SQLite: WAL, busy timeout, FKs).
+
+    SQLite runs with ``synchronous=FULL``: a commit is on disk when it returns, so a power
+    loss cannot roll back a committed ``sending`` mark in the outbox (with NORMAL, in WAL
+    mode, the last commits can be lost). ``bench/durability.py`` measures what it costs;
+    ``synchronous`` is there for that bench only.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    args = {"connect_timeout": CONNECT_TIMEOUT} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         connect_args=args)
 
 
 def entry_engine(engine: Engine) -> Engine:
@@ -45,20 +55,30 @@ def entry_engine(engine: Engine) -> Engine:
     if engine.dialect.name != "postgresql":
         return engine
     return create_engine(engine.url, pool_pre_ping=True, pool_size=1, max_overflow=2,
-                         connect_args={"options": "-c synchronous_commit=off"})
+                         connect_args={"options": "-c synchronous_commit=off",
+                                       "connect_timeout": CONNECT_TIMEOUT})
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's config for ``migrate``: the migrations folder only. No URL goes in: Alembic
+    is handed an open connection (``Config`` would read ``%`` in a URL as interpolation, and
+    a password must not sit in a config object whose errors quote it)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return cfg
 
 
+MIGRATE_LOCK = 7135004  # advisory lock key: one migration at a time (PostgreSQL)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent)."""
+    """Bring the schema to ``revision`` (idempotent). On PostgreSQL, workers starting at the
+    same moment take turns (an advisory lock held by the migration's transaction): the first
+    creates the schema, the others find it done."""
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

@@ -14,7 +14,8 @@ import threading
 from bisect import insort
 from collections.abc import Iterable
 
-from watcher.store import repo
+from watcher.store import findings
+from watcher.store.repo import Bind
 from watcher.store.tail import Tail
 from watcher.types import Known
 
@@ -26,7 +27,7 @@ class KnownFindings:
         self._tail = Tail()
         self._lock = threading.Lock()
 
-    def of_rules(self, bind: repo.Bind, rule_ids: Iterable[str]) -> list[Known]:
+    def of_rules(self, bind: Bind, rule_ids: Iterable[str]) -> list[Known]:
         """The known findings of these rules, oldest first (a new list: the caller may add to
         it)."""
         with self._lock:
@@ -34,18 +35,23 @@ class KnownFindings:
             out: list[Known] = []
             for rule_id in sorted(set(rule_ids)):
                 out += self._by_rule.get(rule_id, ())
-            out.sort(key=lambda k: k.id)
+            out.sort(key=_stored_id)
             return out
 
-    def _refresh(self, bind: repo.Bind) -> None:
-        baseline = repo.baseline_fingerprint(bind)  # first: see below
+    def _refresh(self, bind: Bind) -> None:
+        baseline = findings.baseline_fingerprint(bind)  # first: see below
         if baseline != self._baseline:
             # Rows are read after the fingerprint, so a baseline replaced in between shows
             # as new rows now and as a changed fingerprint at the next look, which reloads.
             self._by_rule.clear()
             self._tail.reset()
             self._baseline = baseline
-        rows = repo.findings_after(bind, self._tail.last, self._tail.gaps())
+        rows = findings.findings_after(bind, self._tail.last, self._tail.gaps())
         for k in rows:
-            insort(self._by_rule.setdefault(k.rule_id, []), k, key=lambda x: x.id)
-        self._tail.saw(k.id for k in rows)
+            insort(self._by_rule.setdefault(k.rule_id, []), k, key=_stored_id)
+        self._tail.saw(_stored_id(k) for k in rows)
+
+
+def _stored_id(k: Known) -> int:
+    assert k.id is not None  # read from the database: stored
+    return k.id

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import or_, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-T = TypeVar("T")
+
+class Leased(Protocol):
+    """A row workers divide between them (``Feed``, ``EntryRow``, ``AlertRow``)."""
+
+    lease_owner: str | None
+    lease_until: datetime | None
+
+
+T = TypeVar("T", bound=Leased)
 
 
 def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_seconds: int,
@@ -32,14 +40,14 @@ def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_secon
     free = or_(m.lease_until.is_(None), m.lease_until < now, m.lease_owner == owner)
     with Session(engine, expire_on_commit=False) as s:
         if serialize is not None and engine.dialect.name == "postgresql":
-            s.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=serialize))  # type: ignore[call-overload]
+            s.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": serialize})
         order = order_by if isinstance(order_by, (list, tuple)) else (order_by,)
         q = select(model).where(free, *where).order_by(*order).limit(limit)
         if engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         rows = list(s.exec(q))
         for r in rows:
-            r.lease_owner, r.lease_until = owner, until  # type: ignore[attr-defined]
+            r.lease_owner, r.lease_until = owner, until
             s.add(r)
         s.commit()
         return rows
@@ -52,6 +60,6 @@ def renew(engine: Engine, model: type[T], ids: Sequence[int], owner: str,
     if not ids:
         return
     with Session(engine) as s:
-        s.exec(update(model).where(m.id.in_(list(ids)), m.lease_owner == owner)  # type: ignore[call-overload]
-               .values(lease_until=until))
+        s.connection().execute(update(m).where(m.id.in_(list(ids)), m.lease_owner == owner)
+                               .values(lease_until=until))
         s.commit()

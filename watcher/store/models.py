@@ -6,7 +6,7 @@ match them (a test compares the two).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +20,21 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+from watcher.types import AlertKind, AlertState, EntryState, Novelty
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: everything stored is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def stored_id(value: int | None) -> int:
+    """A stored row's id (never None once stored)."""
+    assert value is not None
+    return value
 
 
 def _ts(**kw: Any) -> Any:
@@ -60,7 +75,7 @@ class EntryRow(SQLModel, table=True):
     outlet: str | None = None
     published: datetime | None = _ts()
     seen_at: datetime | None = _ts()
-    state: str = Field(default="pending", index=True)  # pending | done | failed
+    state: str = Field(default=EntryState.PENDING, index=True)  # an EntryState
     status: str | None = None  # extraction / page fetch status kind
     error: str | None = Field(default=None, sa_column=Column(Text))
     article_id: int | None = Field(default=None, foreign_key="articles.id")
@@ -90,7 +105,7 @@ class FindingRow(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, nullable=False))
     article_id: int = Field(foreign_key="articles.id", index=True)
     origin: str = "article"  # article | baseline
-    kind: str = "known"  # new | update | known (baseline rows: known)
+    kind: str = Novelty.KNOWN  # a Novelty (baseline rows: known)
     reason: str | None = Field(default=None, sa_column=Column(Text))
     facts: Any = Field(default=None, sa_column=Column(JSON))
     display: Any = Field(default=None, sa_column=Column(JSON))
@@ -113,17 +128,17 @@ class AlertRow(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("findings.id"), unique=True, nullable=True),
     )
     development_id: int | None = Field(default=None, index=True)
-    kind: str = "new"  # new | update | digest | sources
+    kind: str = AlertKind.NEW  # an AlertKind
     rule_id: str = ""
     channel: str = ""
-    state: str = Field(default="pending", index=True)  # pending|sending|sent|failed|folded
+    state: str = Field(default=AlertState.PENDING, index=True)  # an AlertState
     attempts: int = 0
     next_attempt_at: datetime | None = _ts()
     error: str | None = Field(default=None, sa_column=Column(Text))
     ts: str | None = None
     channel_id: str | None = None
     thread_ts: str | None = None
-    payload: Any = Field(default=None, sa_column=Column(JSON))  # the Alert value, serialised
+    payload: Any = Field(default=None, sa_column=Column(JSON))  # outbox.to_payload(draft)
     created_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
     lease_owner: str | None = None

@@ -1,57 +1,173 @@
 """The outbox: alerts waiting for delivery, their states, digests, and Slack pacing.
 
-Alert rows are written with their findings (``repo.record_findings``); everything after that,
-claiming, recording what Slack answered, folding floods into digests, sharing a channel's
-posting slots between workers, lives here.
+An alert is an ``AlertDraft`` (``watcher.types``) stored as a row: its kind, rule and channel
+as columns, the rest as a JSON payload (``to_payload`` / ``from_payload``, the one codec).
+Alerts are enqueued with their findings (``store.findings.record_findings`` calls ``enqueue`` in its
+transaction); everything after that, claiming, recording what Slack answered, folding floods
+into digests, sharing a channel's posting slots between workers, lives here. Reads return
+``QueuedAlert`` values, never rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from watcher.store.lease import claim
-from watcher.store.models import AlertRow, ChannelPaceRow
-from watcher.types import Change
+from watcher.store.models import AlertRow, ChannelPaceRow, utc
+from watcher.types import AlertDraft, AlertKind, AlertState, Change
 
 ALERT_CLAIM_LOCK = 7135002  # advisory lock key: alert claims one at a time (PostgreSQL)
+WAITING = (AlertState.PENDING, AlertState.SENDING)
+FIRST_MESSAGE = (AlertKind.NEW, AlertKind.UPDATE)  # what can start a development's thread
+
+
+@dataclass(frozen=True)
+class QueuedAlert:
+    """An outbox row, as a value: the draft and where its delivery stands."""
+
+    id: int
+    draft: AlertDraft
+    state: AlertState
+    attempts: int = 0
+    finding_id: int | None = None
+    development_id: int | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    ts: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    items: tuple[tuple[int, AlertDraft], ...] = ()  # a digest's alerts: (id, draft)
+
+    @property
+    def kind(self) -> AlertKind:
+        return self.draft.kind
+
+    @property
+    def rule_id(self) -> str:
+        return self.draft.rule_id
+
+    @property
+    def channel(self) -> str:
+        return self.draft.channel
+
+
+# --- the codec: an AlertDraft <-> the stored payload (kind, rule and channel are columns) ------
+
+def to_payload(draft: AlertDraft) -> dict[str, Any]:
+    return {
+        "summary": draft.summary, "article_url": draft.article_url,
+        "article_title": draft.article_title, "evidence": draft.evidence,
+        "matched": list(draft.matched), "changes": [asdict(c) for c in draft.changes],
+        "outlet": draft.outlet,
+        "published": draft.published.isoformat() if draft.published else None,
+        "severity": draft.severity, "reason": draft.reason,
+    }
+
+
+def from_payload(kind: str, rule_id: str, channel: str, payload: Any) -> AlertDraft:
+    """Raises ValueError for a kind that is not an ``AlertKind``."""
+    p = payload if isinstance(payload, dict) else {}
+    published = p.get("published")
+    return AlertDraft(
+        kind=AlertKind(kind), rule_id=rule_id, channel=channel,
+        summary=p.get("summary") or rule_id, article_url=p.get("article_url") or "",
+        article_title=p.get("article_title") or "", evidence=p.get("evidence") or "",
+        matched=tuple(p.get("matched") or ()),
+        changes=tuple(Change(**c) for c in (p.get("changes") or [])),
+        outlet=p.get("outlet"),
+        published=datetime.fromisoformat(published) if published else None,
+        severity=p.get("severity") or "info", reason=p.get("reason") or "")
+
+
+def decode(row: AlertRow) -> QueuedAlert:
+    """An outbox row as a value. Raises ValueError naming the row if it cannot be read."""
+    assert row.id is not None
+    try:
+        items: tuple[tuple[int, AlertDraft], ...] = ()
+        if row.kind == AlertKind.DIGEST:
+            raw = (row.payload or {}).get("items") or []
+            items = tuple((int(i["id"]), from_payload(AlertKind.NEW, row.rule_id, row.channel, i))
+                          for i in raw)
+        draft = from_payload(row.kind, row.rule_id, row.channel, row.payload)
+        state = AlertState(row.state)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"alert #{row.id} cannot be read: {exc}") from exc
+    return QueuedAlert(
+        id=row.id, draft=draft, state=state, attempts=row.attempts, finding_id=row.finding_id,
+        development_id=row.development_id, next_attempt_at=utc(row.next_attempt_at),
+        created_at=utc(row.created_at), sent_at=utc(row.sent_at), error=row.error,
+        ts=row.ts, channel_id=row.channel_id, thread_ts=row.thread_ts, items=items)
+
+
+# --- writing and claiming -------------------------------------------------------------------
+
+def enqueue(session: Session, finding_id: int | None, development_id: int | None,
+            draft: AlertDraft, now: datetime) -> int:
+    """Add a finding's alert to the outbox, in the caller's transaction. Returns its id."""
+    row = AlertRow(finding_id=finding_id, development_id=development_id, kind=draft.kind,
+                   rule_id=draft.rule_id, channel=draft.channel, state=AlertState.PENDING,
+                   created_at=now, next_attempt_at=now, payload=to_payload(draft))
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
 
 
 def claim_alerts(engine: Engine, now: datetime, owner: str, lease_seconds: int,
-                 limit: int = 50) -> list[AlertRow]:
-
+                 limit: int = 50) -> list[QueuedAlert]:
     """Alerts waiting for delivery, oldest first, due or not: a channel's alerts go out in
     order, so one still waiting (``next_attempt_at`` in the future) holds back those after it.
 
     A channel whose alerts another worker holds is left alone: one sender per channel at a
     time keeps its order across workers (claims are serialised so two cannot both start).
+    A row that cannot be read is marked failed, with the reason, and not returned.
     """
-    waiting = AlertRow.state.in_(["pending", "sending"])  # type: ignore[attr-defined]
+    waiting = col(AlertRow.state).in_(WAITING)
     busy = select(AlertRow.channel).where(
-        waiting, AlertRow.lease_owner != owner, AlertRow.lease_until > now)
-    return claim(engine, AlertRow, now, owner, lease_seconds, limit,
-                 where=[waiting, AlertRow.channel.not_in(busy)],  # type: ignore[attr-defined]
+        waiting, AlertRow.lease_owner != owner, col(AlertRow.lease_until) > now)
+    rows = claim(engine, AlertRow, now, owner, lease_seconds, limit,
+                 where=[waiting, col(AlertRow.channel).not_in(busy)],
                  order_by=AlertRow.id, serialize=ALERT_CLAIM_LOCK)
+    out = []
+    for row in rows:
+        try:
+            out.append(decode(row))
+        except ValueError as exc:
+            assert row.id is not None
+            set_alert(engine, row.id, state=AlertState.FAILED, error=str(exc),
+                      lease_owner=None, lease_until=None)
+    return out
 
 
 def set_alert(engine: Engine, alert_id: int, **values: Any) -> None:
     with Session(engine) as s:
-        s.exec(update(AlertRow).where(AlertRow.id == alert_id).values(**values))
+        s.exec(update(AlertRow).where(col(AlertRow.id) == alert_id).values(**values))
         s.commit()
 
 
-def development_parent(engine: Engine, development_id: int) -> AlertRow | None:
+def get_alert(engine: Engine, alert_id: int) -> QueuedAlert | None:
+    with Session(engine) as s:
+        row = s.get(AlertRow, alert_id)
+        return decode(row) if row is not None else None
+
+
+def development_parent(engine: Engine, development_id: int) -> QueuedAlert | None:
     """The first message posted for a development (the thread parent), if any."""
     with Session(engine) as s:
-        return s.exec(select(AlertRow).where(
-            AlertRow.development_id == development_id, AlertRow.state == "sent",
-            AlertRow.kind.in_(["new", "update"])).order_by(AlertRow.id)).first()  # type: ignore[attr-defined]
+        row = s.exec(select(AlertRow).where(
+            AlertRow.development_id == development_id, AlertRow.state == AlertState.SENT,
+            col(AlertRow.kind).in_(FIRST_MESSAGE)).order_by(col(AlertRow.id))).first()
+        return decode(row) if row is not None else None
 
 
 def development_waiting(engine: Engine, development_id: int) -> bool:
@@ -59,23 +175,30 @@ def development_waiting(engine: Engine, development_id: int) -> bool:
     with Session(engine) as s:
         return s.exec(select(AlertRow.id).where(
             AlertRow.development_id == development_id,
-            AlertRow.kind.in_(["new", "update"]),  # type: ignore[attr-defined]
-            AlertRow.state.in_(["pending", "sending"]))).first() is not None  # type: ignore[attr-defined]
+            col(AlertRow.kind).in_(FIRST_MESSAGE),
+            col(AlertRow.state).in_(WAITING))).first() is not None
 
 
 def development_message(engine: Engine, development_id: int) -> tuple[str, str] | None:
     """(channel_id, ts) of the first message posted for a development, if any."""
-    row = development_parent(engine, development_id)
-    return (row.channel_id or row.channel, row.ts) if row and row.ts else None
+    q = development_parent(engine, development_id)
+    return (q.channel_id or q.channel, q.ts) if q and q.ts else None
 
 
 def list_alerts(engine: Engine, states: Sequence[str] | None = None,
-                limit: int = 50) -> list[AlertRow]:
+                limit: int = 50) -> list[QueuedAlert]:
+    """The newest alerts first (rows that cannot be read are left out)."""
     with Session(engine) as s:
-        q = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+        q = select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)
         if states:
-            q = q.where(AlertRow.state.in_(list(states)))  # type: ignore[attr-defined]
-        return list(s.exec(q))
+            q = q.where(col(AlertRow.state).in_(list(states)))
+        out = []
+        for row in s.exec(q):
+            try:
+                out.append(decode(row))
+            except ValueError:
+                continue
+        return out
 
 
 def alert_counts(engine: Engine) -> dict[str, int]:
@@ -86,35 +209,33 @@ def alert_counts(engine: Engine) -> dict[str, int]:
 def retry_alert(engine: Engine, alert_id: int, now: datetime) -> bool:
     with Session(engine) as s:
         row = s.get(AlertRow, alert_id)
-        if row is None or row.state not in ("failed",):
+        if row is None or row.state != AlertState.FAILED:
             return False
-        row.state, row.error, row.next_attempt_at, row.attempts = "pending", None, now, 0
+        row.state, row.error, row.next_attempt_at, row.attempts = \
+            AlertState.PENDING, None, now, 0
         s.add(row)
         s.commit()
         return True
 
 
-def change_list(raw: Any) -> tuple[Change, ...]:
-    return tuple(Change(**c) for c in (raw or []))
-
-
 def count_sent_since(engine: Engine, rule_id: str, since: datetime) -> int:
     with Session(engine) as s:
         return s.exec(select(func.count()).select_from(AlertRow).where(
-            AlertRow.rule_id == rule_id, AlertRow.state == "sent",
-            AlertRow.kind.in_(["new", "digest"]),  # type: ignore[attr-defined]
-            AlertRow.sent_at >= since)).one()
+            AlertRow.rule_id == rule_id, AlertRow.state == AlertState.SENT,
+            col(AlertRow.kind).in_((AlertKind.NEW, AlertKind.DIGEST)),
+            col(AlertRow.sent_at) >= since)).one()
 
 
 def fold_into_digest(engine: Engine, alert_ids: Sequence[int], rule_id: str, channel: str,
-                     owner: str, now: datetime, lease_seconds: int = 120) -> AlertRow:
+                     owner: str, now: datetime, lease_seconds: int = 120) -> QueuedAlert:
     """Replace waiting alerts by one digest row (in one transaction); the originals are kept,
     marked ``folded`` with the digest's id."""
     with Session(engine, expire_on_commit=False) as s:
-        rows = list(s.exec(select(AlertRow).where(AlertRow.id.in_(list(alert_ids)))  # type: ignore[union-attr]
-                           .order_by(AlertRow.id)))
+        rows = list(s.exec(select(AlertRow).where(col(AlertRow.id).in_(list(alert_ids)))
+                           .order_by(col(AlertRow.id))))
         items = [{"id": r.id, **(r.payload or {})} for r in rows]
-        digest = AlertRow(kind="digest", rule_id=rule_id, channel=channel, state="pending",
+        digest = AlertRow(kind=AlertKind.DIGEST, rule_id=rule_id, channel=channel,
+                          state=AlertState.PENDING,
                           created_at=now, next_attempt_at=now, lease_owner=owner,
                           lease_until=now + timedelta(seconds=lease_seconds),
                           payload={"summary": f"{len(items)} new alerts for {rule_id}",
@@ -124,10 +245,10 @@ def fold_into_digest(engine: Engine, alert_ids: Sequence[int], rule_id: str, cha
         s.flush()
         for r in rows:
             r.state, r.error, r.lease_owner, r.lease_until = (
-                "folded", f"sent in digest #{digest.id}", None, None)
+                AlertState.FOLDED, f"sent in digest #{digest.id}", None, None)
             s.add(r)
         s.commit()
-        return digest
+        return decode(digest)
 
 
 def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) -> float:
@@ -137,10 +258,10 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
     one ``pace`` apart, and no lock is held while they wait.
     """
     t = now.timestamp()
-    stmt = (update(ChannelPaceRow).where(ChannelPaceRow.channel == channel)  # type: ignore[arg-type]
-            .values(next_post=case((ChannelPaceRow.next_post > t, ChannelPaceRow.next_post),
-                                   else_=t) + pace)
-            .returning(ChannelPaceRow.next_post))
+    next_post = col(ChannelPaceRow.next_post)
+    stmt = (update(ChannelPaceRow).where(col(ChannelPaceRow.channel) == channel)
+            .values(next_post=case((next_post > t, next_post), else_=t) + pace)
+            .returning(next_post))
     with engine.begin() as conn:
         taken = conn.execute(stmt).scalar()
         if taken is None:
@@ -151,4 +272,12 @@ def reserve_post_slot(engine: Engine, channel: str, pace: float, now: datetime) 
                 return 0.0
             except IntegrityError:  # another worker created the row first: take the next slot
                 taken = conn.execute(stmt).scalar()
+    assert taken is not None  # the row exists now
     return max(0.0, float(taken) - pace - t)
+
+
+def next_attempt(engine: Engine) -> datetime | None:
+    """When the earliest waiting (pending or sending) alert may be tried again, if any."""
+    with Session(engine) as s:
+        return utc(s.exec(select(func.min(AlertRow.next_attempt_at)).where(
+            col(AlertRow.state).in_(["pending", "sending"]))).one())

@@ -1,4 +1,5 @@
-"""All SQL lives here. Functions take an engine and values, and return values.
+"""Feeds, entries and articles in SQL (findings: ``store.findings``; alerts: ``store.outbox``).
+Functions take an engine and values, and return values.
 
 Transactions end where correctness needs them to: a finding and its alert are written in one
 transaction (the outbox); an alert's state changes are each committed before the next step.
@@ -10,32 +11,17 @@ the call joins: its ``commit`` is then the caller's).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, text, update
+from sqlalchemy import case, func, or_, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from watcher.settings import FeedSettings
-from watcher.store.models import (
-    AlertRow,
-    ArticleRow,
-    EntryRow,
-    Feed,
-    FindingRow,
-    RuleStateRow,
-)
-from watcher.types import Article, Decision, Entry, FeedState, Finding, Known
-
-
-def utc(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: everything stored is UTC."""
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
+from watcher.store.lease import claim, renew
+from watcher.store.models import AlertRow, ArticleRow, EntryRow, Feed, stored_id, utc
+from watcher.types import Article, Entry, EntryState, FeedState
 
 REMOVED_FROM_CONFIG = "not in the config any more"
 WAKE_CHANNEL = "watcher_work"  # PostgreSQL NOTIFY channel: new entries, new alerts
@@ -44,15 +30,24 @@ Bind = Engine | Connection
 
 # --- feeds -------------------------------------------------------------------------------------
 
+SYNC_LOCK = 7135003  # advisory lock key: one config feed sync at a time (PostgreSQL)
+
+
 def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: int) -> None:
-    """Make sure every feed of the config has a row (feeds added by CLI are left alone)."""
+    """Make sure every feed of the config has a row (feeds added by CLI are left alone).
+
+    Workers starting together take turns (PostgreSQL advisory lock), and a row is inserted
+    only if no row has its URL (``ON CONFLICT DO NOTHING``): each feed is stored once."""
     with Session(engine) as s:
+        if engine.dialect.name == "postgresql":
+            s.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(  # type: ignore[call-overload]
+                key=SYNC_LOCK))
         existing = {f.url: f for f in s.exec(select(Feed))}
         for fs in feeds:
             interval = fs.interval or default_interval
             row = existing.get(fs.url)
             if row is None:
-                s.add(Feed(url=fs.url, title=fs.name, origin="config", interval=interval))
+                s.connection().execute(_insert_feed(engine, fs.url, "config", interval, fs.name))
                 continue
             row.interval = interval
             if row.disabled_reason == REMOVED_FROM_CONFIG:
@@ -68,12 +63,17 @@ def sync_feeds(engine: Engine, feeds: Sequence[FeedSettings], default_interval: 
 
 def add_feed(engine: Engine, url: str, origin: str, interval: int,
              title: str | None = None) -> bool:
-    with Session(engine) as s:
-        if s.exec(select(Feed).where(Feed.url == url)).first():
-            return False
-        s.add(Feed(url=url, origin=origin, interval=interval, title=title))
-        s.commit()
-        return True
+    """Add a feed unless its URL is already watched; True when it was added."""
+    with engine.begin() as conn:
+        return conn.execute(_insert_feed(engine, url, origin, interval, title)
+                            .returning(Feed.id)).first() is not None
+
+
+def _insert_feed(bind: Bind, url: str, origin: str, interval: int, title: str | None) -> Any:
+    """INSERT of a new feed row that does nothing when the URL is already there."""
+    return _insert(bind, Feed).values(
+        url=url, title=title, origin=origin, interval=interval, consecutive_errors=0,
+    ).on_conflict_do_nothing(index_elements=["url"])
 
 
 def enable_feed(engine: Engine, url: str, now: datetime) -> bool:
@@ -93,7 +93,7 @@ def remove_feed(engine: Engine, url: str) -> bool:
         row = s.exec(select(Feed).where(Feed.url == url)).first()
         if row is None:
             return False
-        s.exec(update(EntryRow).where(EntryRow.feed_id == row.id).values(feed_id=None))
+        s.exec(update(EntryRow).where(col(EntryRow.feed_id) == row.id).values(feed_id=None))
         s.delete(row)
         s.commit()
         return True
@@ -111,30 +111,28 @@ def _feed_state(row: Feed) -> FeedState:
 
 def list_feeds(engine: Engine) -> list[tuple[int, FeedState]]:
     with Session(engine) as s:
-        return [(r.id, _feed_state(r)) for r in s.exec(select(Feed).order_by(Feed.id))]
+        return [(stored_id(r.id), _feed_state(r))
+                for r in s.exec(select(Feed).order_by(col(Feed.id)))]
 
 
 def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                     limit: int = 1000) -> list[tuple[int, FeedState]]:
     """Feeds whose next check is due, leased to ``owner`` so no other worker polls them."""
-    from watcher.store.lease import claim
-
     rows = claim(engine, Feed, now, owner, lease_seconds, limit,
-                 where=[Feed.disabled_reason.is_(None),  # type: ignore[union-attr]
-                        or_(Feed.next_check_at.is_(None),  # type: ignore[union-attr]
-                            Feed.next_check_at <= now)],
+                 where=[col(Feed.disabled_reason).is_(None),
+                        or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now)],
                  order_by=Feed.next_check_at)
-    return [(r.id, _feed_state(r)) for r in rows]
+    return [(stored_id(r.id), _feed_state(r)) for r in rows]
 
 
 def next_feed_due(engine: Engine) -> datetime | None:
     """When the next enabled feed is due for a poll and free to claim (a feed leased by
     another worker, even a dead one, is free when its lease ends). None: no feed."""
-    free_at = case((Feed.lease_until > Feed.next_check_at, Feed.lease_until),  # type: ignore[operator]
-                   else_=Feed.next_check_at)
+    free_at = case((col(Feed.lease_until) > col(Feed.next_check_at), col(Feed.lease_until)),
+                   else_=col(Feed.next_check_at))
     with Session(engine) as s:
         return utc(s.exec(select(func.min(free_at)).where(
-            Feed.disabled_reason.is_(None))).one())  # type: ignore[union-attr]
+            col(Feed.disabled_reason).is_(None))).one())
 
 
 def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: datetime,
@@ -154,12 +152,12 @@ def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: d
         s.add(row)
         rows = {e.key: {"key": e.key, "feed_id": feed_id, "link": e.link, "title": e.title,
                         "summary": e.summary, "outlet": e.outlet, "published": e.published,
-                        "seen_at": polled_at, "state": "pending"} for e in entries}
+                        "seen_at": polled_at, "state": EntryState.PENDING} for e in entries}
         if rows:
             # The same item may arrive through two feeds polled by two workers at once: the
             # unique key decides, and the loser skips it instead of failing its cycle.
             stmt = _insert(engine, EntryRow).on_conflict_do_nothing(index_elements=["key"])
-            new = s.connection().execute(stmt.returning(EntryRow.id),  # type: ignore[attr-defined]
+            new = s.connection().execute(stmt.returning(col(EntryRow.id)),
                                          list(rows.values())).all()
             if new:
                 wake(s.connection(), "entries")
@@ -182,29 +180,25 @@ def _insert(bind: Bind, model: Any) -> Any:
 
 def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                           limit: int = 200) -> list[tuple[int, Entry]]:
-    from watcher.store.lease import claim
-
     # Oldest first by publication, whatever order the feeds list them in: a cancellation is
     # analysed after the announcement it cancels (an entry without a date, when it was seen).
     rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
-                 where=[EntryRow.state == "pending"],
+                 where=[EntryRow.state == EntryState.PENDING],
                  order_by=(func.coalesce(EntryRow.published, EntryRow.seen_at), EntryRow.id))
-    return [(r.id, Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
+    return [(stored_id(r.id), Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
                          summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
             for r in rows]
 
 
 def renew_entry_leases(engine: Engine, entry_ids: Sequence[int], owner: str,
                        until: datetime) -> None:
-    from watcher.store.lease import renew
-
     renew(engine, EntryRow, entry_ids, owner, until)
 
 
-def finish_entry(bind: Bind, entry_id: int, state: str, status: str | None,
+def finish_entry(bind: Bind, entry_id: int, state: EntryState, status: str | None,
                  error: str | None = None, article_id: int | None = None) -> None:
     with Session(bind) as s:
-        s.exec(update(EntryRow).where(EntryRow.id == entry_id).values(  # type: ignore[call-overload]
+        s.exec(update(EntryRow).where(col(EntryRow.id) == entry_id).values(
             state=state, status=status, error=error, article_id=article_id,
             lease_owner=None, lease_until=None))
         s.commit()
@@ -219,12 +213,14 @@ def save_article(bind: Bind, article: Article, origin: str, now: datetime,
             url=article.url, origin=origin, title=article.title, text=article.text,
             outlet=article.outlet, published=article.published, fetched_at=now,
             signature=signature, duplicate_of=duplicate_of)
-        new = s.connection().execute(stmt.on_conflict_do_nothing(  # type: ignore[attr-defined]
-            index_elements=["url"]).returning(ArticleRow.id)).scalar()
-        if new is None:
-            found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
+        new = s.connection().execute(stmt.on_conflict_do_nothing(
+            index_elements=["url"]).returning(col(ArticleRow.id))).scalar()
+        if new is not None:
+            s.commit()
+            return int(new), True
+        found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
         s.commit()
-        return (new, True) if new is not None else (found, False)  # type: ignore[return-value]
+        return stored_id(found), False
 
 
 def load_article(engine: Engine, article_id: int) -> Article | None:
@@ -236,103 +232,6 @@ def load_article(engine: Engine, article_id: int) -> Article | None:
                        outlet=r.outlet)
 
 
-# --- findings ----------------------------------------------------------------------------------
-
-def known_findings(bind: Bind, rule_ids: Iterable[str] | None = None) -> list[Known]:
-    with Session(bind) as s:
-        q = select(FindingRow).order_by(FindingRow.id)
-        if rule_ids is not None:
-            q = q.where(FindingRow.rule_id.in_(list(rule_ids)))  # type: ignore[attr-defined]
-        return [_known(r) for r in s.exec(q)]
-
-
-def findings_after(bind: Bind, after: int, among: Sequence[int] = ()) -> list[Known]:
-    """Findings with an id above ``after`` or in ``among`` (see ``watcher.store.tail``)."""
-    with Session(bind) as s:
-        which = FindingRow.id > after
-        if among:
-            which = or_(which, FindingRow.id.in_(list(among)))  # type: ignore[union-attr]
-        return [_known(r) for r in s.exec(select(FindingRow).where(which)
-                                          .order_by(FindingRow.id))]
-
-
-def _known(r: FindingRow) -> Known:
-    return Known(id=r.id, rule_id=r.rule_id, key=r.key, facts=r.facts or {},  # type: ignore[arg-type]
-                 origin="baseline" if r.origin == "baseline" else "article",
-                 development_id=r.development_id or r.id, display=r.display or {})
-
-
-def outlets_of_development(bind: Bind, development_id: int) -> list[str]:
-    with Session(bind) as s:
-        q = (select(ArticleRow.outlet, ArticleRow.url)
-             .join(FindingRow, FindingRow.article_id == ArticleRow.id)
-             .where(or_(FindingRow.development_id == development_id,
-                        FindingRow.id == development_id)))
-        out: list[str] = []
-        for outlet, url in s.exec(q):
-            name = outlet or url
-            if name not in out:
-                out.append(name)
-        return out
-
-
-def finding_row(f: Finding, d: Decision | None, article_id: int, origin: str,
-                now: datetime) -> FindingRow:
-    return FindingRow(
-        rule_id=f.rule_id, key=f.key, article_id=article_id, origin=origin,
-        kind=d.kind if d else "known", reason=d.reason if d else "baseline",
-        facts=dict(f.facts), display=dict(f.display),
-        changes=[asdict(c) for c in d.changes] if d else [],
-        matched=list(f.matched), evidence=f.evidence, summary=f.summary, status=f.status,
-        development_id=_development_of(d),
-        created_at=now,
-    )
-
-
-def _development_of(d: Decision | None) -> int | None:
-    if d is None or d.matched is None:
-        return None
-    dev = d.matched.development_id or d.matched.id
-    return dev if dev > 0 else None  # a finding of the same article, not stored yet
-
-
-def record_findings(bind: Bind, article_id: int,
-                    results: Sequence[tuple[Finding, Decision, dict[str, Any] | None]],
-                    now: datetime) -> list[int]:
-    """Store an article's findings and, in the same transaction, their alerts (the outbox).
-
-    ``results`` holds (finding, decision, alert) where alert is None or a dict with the
-    AlertRow fields (kind, rule_id, channel, payload). Returns the new alert ids.
-    """
-    alert_ids: list[int] = []
-    with Session(bind) as s:
-        rows: list[tuple[FindingRow, dict[str, Any] | None]] = []
-        for f, d, alert in results:
-            dup = s.exec(select(FindingRow.id).where(
-                FindingRow.rule_id == f.rule_id, FindingRow.key == f.key,
-                FindingRow.article_id == article_id)).first()
-            if dup is not None:
-                continue  # a replay or a second worker: the unique key says it is done
-            row = finding_row(f, d, article_id, "article", now)
-            s.add(row)
-            rows.append((row, alert))
-        s.flush()
-        for row, alert in rows:
-            if row.development_id is None:
-                row.development_id = row.id
-                s.add(row)
-            if alert is not None:
-                a = AlertRow(finding_id=row.id, development_id=row.development_id,
-                             state="pending", created_at=now, next_attempt_at=now, **alert)
-                s.add(a)
-                s.flush()
-                alert_ids.append(a.id)  # type: ignore[arg-type]
-        if alert_ids:
-            wake(s.connection(), "alerts")
-        s.commit()
-    return alert_ids
-
-
 def wake(conn: Connection, what: str) -> None:
     """Tell idle workers (``watcher.store.wakeup``) that there is work, when this transaction
     commits. PostgreSQL only: SQLite has a single worker."""
@@ -341,56 +240,12 @@ def wake(conn: Connection, what: str) -> None:
                      {"channel": WAKE_CHANNEL, "what": what})
 
 
-def baseline_fingerprint(bind: Bind) -> str | None:
-    with Session(bind) as s:
-        row = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
-        return row.value if row else None
-
-
-def replace_baseline(engine: Engine, fingerprint: str,
-                     seeds: Sequence[tuple[Article, Any, Sequence[Finding]]],
-                     now: datetime) -> bool:
-    """Store the seeds (article, near-duplicate signature, findings) and what the rules find
-    in them, if the rules or the seeds changed since last time."""
-    with Session(engine) as s:
-        if engine.dialect.name == "postgresql":  # workers starting together: one at a time
-            s.exec(text("SELECT pg_advisory_xact_lock(7135001)"))  # type: ignore[call-overload]
-        state = s.exec(select(RuleStateRow).where(RuleStateRow.name == "baseline")).first()
-        if state is not None and state.value == fingerprint:
-            return False
-        s.exec(delete(FindingRow).where(FindingRow.origin == "baseline"))
-        for article, sig, findings in seeds:
-            art = s.exec(select(ArticleRow).where(ArticleRow.url == article.url)).first()
-            if art is None:
-                # the signature goes in with the row: workers index rows as they appear
-                art = ArticleRow(url=article.url, origin="seed", title=article.title,
-                                 text=article.text, outlet=article.outlet,
-                                 published=article.published, fetched_at=now, signature=sig)
-                s.add(art)
-                s.flush()
-            elif art.signature is None:
-                art.signature = sig
-                s.add(art)
-            seen: set[tuple[str, str]] = set()
-            for f in findings:
-                if (f.rule_id, f.key) in seen:
-                    continue
-                seen.add((f.rule_id, f.key))
-                s.add(finding_row(f, None, art.id, "baseline", now))  # type: ignore[arg-type]
-        if state is None:
-            state = RuleStateRow(name="baseline", value=fingerprint)
-        state.value = fingerprint
-        s.add(state)
-        s.commit()
-        return True
-
-
 def release_all(engine: Engine, owner: str) -> None:
     """Drop every lease ``owner`` holds (a clean shutdown hands its work back)."""
     with Session(engine) as s:
         for model in (Feed, EntryRow, AlertRow):
             m: Any = model
-            s.exec(update(model).where(m.lease_owner == owner)
+            s.exec(update(m).where(m.lease_owner == owner)
                    .values(lease_owner=None, lease_until=None))
         s.commit()
 
@@ -398,9 +253,9 @@ def release_all(engine: Engine, owner: str) -> None:
 def prune_article_text(engine: Engine, older_than: datetime) -> int:
     """Drop the full text of old feed articles; findings, alerts and titles stay."""
     with Session(engine) as s:
-        res = s.exec(update(ArticleRow).where(  # type: ignore[call-overload]
-            ArticleRow.origin == "feed", ArticleRow.text.is_not(None),  # type: ignore[union-attr]
-            ArticleRow.fetched_at < older_than).values(text=None))
+        res = s.connection().execute(update(ArticleRow).where(
+            col(ArticleRow.origin) == "feed", col(ArticleRow.text).is_not(None),
+            col(ArticleRow.fetched_at) < older_than).values(text=None))
         s.commit()
         return res.rowcount or 0
 
@@ -413,9 +268,10 @@ def last_poll(engine: Engine) -> datetime | None:
 def article_ids_since(engine: Engine, since: datetime) -> list[int]:
     """Feed articles with their text still stored, fetched since ``since``, oldest first."""
     with Session(engine) as s:
-        return list(s.exec(select(ArticleRow.id).where(
-            ArticleRow.origin == "feed", ArticleRow.text.is_not(None),  # type: ignore[union-attr]
-            ArticleRow.fetched_at >= since).order_by(ArticleRow.fetched_at, ArticleRow.id)))
+        return [stored_id(i) for i in s.exec(select(ArticleRow.id).where(
+            ArticleRow.origin == "feed", col(ArticleRow.text).is_not(None),
+            col(ArticleRow.fetched_at) >= since).order_by(col(ArticleRow.fetched_at),
+                                                          col(ArticleRow.id)))]
 
 
 def article_signatures(bind: Bind, after: int, among: Sequence[int] = (),
@@ -425,18 +281,14 @@ def article_signatures(bind: Bind, after: int, among: Sequence[int] = (),
     in ``among``; with ``signed_since``, only seeds and articles stored since then that have a
     signature (a worker's first look, which skips what it would not index)."""
     with Session(bind) as s:
-        which = ArticleRow.id > after
+        which = col(ArticleRow.id) > after
         if among:
-            which = or_(which, ArticleRow.id.in_(list(among)))  # type: ignore[union-attr]
+            which = or_(which, col(ArticleRow.id).in_(list(among)))
         q = select(ArticleRow.id, ArticleRow.origin, ArticleRow.signature,
                    ArticleRow.fetched_at).where(which)
         if signed_since is not None:
-            q = q.where(ArticleRow.signature.is_not(None),  # type: ignore[union-attr]
-                        or_(ArticleRow.origin == "seed", ArticleRow.fetched_at >= signed_since))
-        return [(i, o, sig, utc(t)) for i, o, sig, t in s.exec(q.order_by(ArticleRow.id))]
-
-
-def findings_of_article(bind: Bind, article_id: int) -> list[Known]:
-    with Session(bind) as s:
-        return [_known(r) for r in s.exec(select(FindingRow).where(
-            FindingRow.article_id == article_id).order_by(FindingRow.id))]
+            q = q.where(col(ArticleRow.signature).is_not(None),
+                        or_(col(ArticleRow.origin) == "seed",
+                            col(ArticleRow.fetched_at) >= signed_since))
+        return [(stored_id(i), o, sig, utc(t))
+                for i, o, sig, t in s.exec(q.order_by(col(ArticleRow.id)))]

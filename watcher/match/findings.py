@@ -5,25 +5,26 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from watcher.facts import compare, dates, places
 from watcher.facts import status as st
 from watcher.facts.lexicon import Lexicon
 from watcher.facts.scope import anchor_lexicon
 from watcher.match import follow
-from watcher.match.mentions import Mention, Sentence, mentions
+from watcher.match.conditions import holds_somewhere, occurrences
+from watcher.match.mentions import Mention, SentenceReading, mentions
 from watcher.match.prefilter import Hit, phrase_key
 from watcher.match.text import Document
 from watcher.rules.schema import Rule
-from watcher.types import Article, Finding
+from watcher.types import Article, Finding, Sentence
 
 _REPORTED = re.compile(r"(?:said|says|announced|announces|reported|reports|confirmed|told "
                        r"\w+(?: \w+)?|statement|briefing|tweeted|wrote|added)\s*(?:on\s+|late\s+|"
                        r"early\s+|earlier\s+|later\s+|last\s+)?$", re.IGNORECASE)
 
 
-def event_dates(text: str, article: Article, past: bool) -> list[dates.DateFact]:
+def event_dates(text: str, article: Article, past: bool | None) -> list[dates.DateFact]:
     """Dates of the event in ``text``: the day something was said is not the event's date."""
     out = []
     for start, _, fact in dates.find_dates(text, article.published, past):
@@ -50,11 +51,17 @@ def _neighbours(doc: Document, index: int) -> list[int]:
     return []
 
 
+class Extracted(NamedTuple):
+    findings: list[Finding]
+    skipped: str = ""  # why the sentence gave no finding
+
+
 def extract(rule: Rule, doc: Document, index: int, article: Article,
             baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None,
             anchors: Lexicon | None = None, weak: list[Finding] | None = None
-            ) -> list[Finding]:
-    """The findings of ``rule`` in sentence ``index`` (none when it reports no development).
+            ) -> Extracted:
+    """The findings of ``rule`` in sentence ``index`` (none when it reports no development,
+    and then the reason).
 
     The sentence is read into mentions (``watcher.match.mentions``): the clauses holding the
     rule's event words, each with its status, mode, and the places and dates its own events
@@ -64,7 +71,8 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
 
     With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
     itinerary on ("He will also stop in Tokyo") add their places, and their date when the
-    matched sentence has none (see ``watcher.match.follow``).
+    matched sentence has none (see ``watcher.match.follow``). Each fact records the sentences
+    it was read from.
 
     With a ``weak`` list, findings whose words say nothing of how the development stands (no
     status word, no tense: "It is the North's fifth launch in ten days") go there instead: they
@@ -73,31 +81,37 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
     raw = doc.sentence(index)
     if anchors is None:
         anchors = anchor_lexicon(p for n in rule.event for p in rule.terms.get(n, ()))
-    start = doc.spans[index][0]
-    sentence = Sentence.read(raw, start, anchors, article.published)
+    reading = SentenceReading.read(raw, doc.spans[index][0], anchors, article.published)
     hits = (by_sentence or {}).get(index, ())
-    groups: dict[str, list[Mention]] = {}
-    found = mentions(rule, sentence, hits, baseline=baseline)
-    if not baseline and index < doc.title_sentences and found and \
-            not any(m.cued for m in found) and \
+    found = mentions(rule, reading, hits, baseline=baseline)
+    if not found:
+        return Extracted([], "no clause holds one of the rule's event words about its actors")
+    if not baseline and index < doc.title_sentences and not any(m.cued for m in found) and \
             not _body_reports(rule, doc, article, by_sentence or {}, anchors):
-        return []  # a headline naming the topic; the body says it is no report
+        return Extracted([], "a headline naming the topic; the body says it is no report")
+    groups: dict[str, list[Mention]] = {}
+    why: list[str] = []
     for m in found:
         status = m.status
         if baseline and (m.mode == "recollection" or (m.past and status != "cancelled")):
             status = "held"
-        if not baseline and (m.mode != "report" or status not in rule.alert_on):
+        if not baseline and m.mode != "report":
+            why.append(f"{m.mode}: {m.reason}")
+            continue
+        if not baseline and status not in rule.alert_on:
+            why.append(f"status {status} is not alerted on (novelty.alert_on)")
             continue
         groups.setdefault(status, []).append(m)
-    findings = []
+    findings: list[Finding] = []
     for status, group in groups.items():
-        made = _findings(rule, doc, index, article, baseline, by_sentence, sentence, status,
-                         group)
+        got = _findings(rule, doc, index, article, baseline, by_sentence, reading, status,
+                        group)
+        why += [got.skipped] if got.skipped else []
         if weak is not None and not baseline and not any(m.cued for m in group):
-            weak += made
+            weak += got.findings
         else:
-            findings += made
-    return findings
+            findings += got.findings
+    return Extracted(findings, "" if findings else "; ".join(why))
 
 
 def _body_reports(rule: Rule, doc: Document, article: Article,
@@ -105,26 +119,21 @@ def _body_reports(rule: Rule, doc: Document, article: Article,
     """Does the first body sentence where the rule matches report its development (or does no
     body sentence match)? A headline such as "A record year of missile tests" says nothing of
     how it stands; the body tells: here, a tally."""
-    from watcher.match.conditions import holds_somewhere
-
     for j in sorted(by_sentence):
         if j < doc.title_sentences:
             continue
-        occ: dict[str, list[int]] = {}
-        for h in by_sentence[j]:
-            occ.setdefault(h.term, []).append(doc.word_of(h.start))
-        if not holds_somewhere(rule.match, occ):
+        if not holds_somewhere(rule.match, occurrences(doc, by_sentence[j])):
             continue
-        s, _e = doc.spans[j]
-        body = Sentence.read(doc.sentence(j), s, anchors, article.published)
+        body = SentenceReading.read(doc.sentence(j), doc.spans[j][0], anchors,
+                                    article.published)
         return any(m.mode == "report" for m in mentions(rule, body, by_sentence[j]))
     return True
 
 
 def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline: bool,
-              by_sentence: Mapping[int, Sequence[Hit]] | None, sentence: Sentence,
-              status: str, group: list[Mention]) -> list[Finding]:
-    raw = sentence.text
+              by_sentence: Mapping[int, Sequence[Hit]] | None, reading: SentenceReading,
+              status: str, group: list[Mention]) -> Extracted:
+    raw = reading.text
     past = group[0].past
     pub = article.published
     when_list = [d for m in group for _, _, d in m.dates]
@@ -132,16 +141,19 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
         horizon = pub.date() - timedelta(days=rule.recent_days)
         recent = [d for d in when_list if d.end >= horizon]
         if not recent:
-            return []  # only past dates: a recollection
+            return Extracted([], f"only dates more than {rule.recent_days} days before "
+                                 "publication: a recollection")
         when_list = recent
     if not baseline and pub is not None and len(when_list) > 1 and status != "held":
         # "on Friday called off a trip next week": the report's own day is not the event's
         # (what happened may well have happened on it)
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
+    when_from = index if when_list else None  # the sentence the dates were read from
     named = [p for m in group for _, _, p in m.places]
     said = {h.term for h in (by_sentence or {}).get(index, ())}
     where = _outside(rule, places.fold(named), said)
+    where_from = [index] * len(where)  # the sentence of each place
     date_spec = next((f for f in rule.facts if f.type == "date"), None)
     place_spec = next((f for f in rule.facts if f.type == "place"), None)
     for j in _neighbours(doc, index):
@@ -149,31 +161,41 @@ def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline:
             when_list = [d for d in event_dates(doc.sentence(j), article, past)
                          if pub is None or baseline or
                          d.end >= pub.date() - timedelta(days=rule.recent_days)]
+            when_from = j if when_list else None
         if not where and place_spec and place_spec.scope == "neighbours":
             where = _places(rule, doc.sentence(j))
+            where_from = [j] * len(where)
     for j in follow.candidates(rule, doc, index, by_sentence):
         more = _follow_on(rule, doc.sentence(j), article, past, status, when_list, baseline)
         if more is None:
             break  # not the same development: the itinerary stops here
         extra_where, extra_when = more
-        where += [p for p in extra_where if p not in where]
+        added = [p for p in extra_where if p not in where]
+        where += added
+        where_from += [j] * len(added)
         if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = extra_when
+            when_from = j if when_list else None
     if not baseline and not where and named and place_spec and \
             (place_spec.outside or place_spec.home):
-        return []  # everything named happens at home: "a speech in Washington"
-    choices: list[dates.DateFact | None] = list(when_list) if baseline else when_list[:1]
+        return Extracted([], "every place named is at home (the place fact's 'outside' or "
+                             "'home' places)")
+    choices: list[dates.DateFact | None] = list(when_list if baseline else when_list[:1])
     terms: dict[str, list[str]] = {}
     for m in group:
-        for name, found in m.terms.items():
-            terms.setdefault(name, []).extend(found)
+        for name, words in m.terms.items():
+            terms.setdefault(name, []).extend(words)
+    sources = _Sources(doc, index, where_from, when_from)
     findings = []
     for when in choices or [None]:
         facts = _facts(rule, raw, where, when, status, article, past, terms, baseline)
         if facts is None:
             continue
-        findings.append(_finding(rule, facts, raw, doc, index, status))
-    return findings
+        findings.append(_finding(rule, facts, raw, status, sources.of(rule, when)))
+    if not findings:
+        required = ", ".join(f.name for f in rule.facts if f.required)
+        return Extracted([], f"a required fact is missing ({required})")
+    return Extracted(findings)
 
 
 def _outside(rule: Rule, found: list[places.Place], named: set[str] | None = None
@@ -190,6 +212,35 @@ def _outside(rule: Rule, found: list[places.Place], named: set[str] | None = Non
     if spec.home and not (spec.home_needs and spec.home_needs in (named or set())):
         found = [p for p in found if not any(places.within(p.name, h) for h in spec.home)]
     return found
+
+
+class _Sources:
+    """Which sentences each fact was read from."""
+
+    def __init__(self, doc: Document, index: int, where_from: list[int],
+                 when_from: int | None):
+        self.doc, self.index = doc, index
+        self.where_from, self.when_from = where_from, when_from
+        self._text: dict[int, Sentence] = {}
+
+    def _sentence(self, i: int) -> Sentence:
+        if i not in self._text:
+            self._text[i] = Sentence(i, " ".join(self.doc.sentence(i).split()))
+        return self._text[i]
+
+    def of(self, rule: Rule, when: dates.DateFact | None) -> dict[str, tuple[Sentence, ...]]:
+        out: dict[str, tuple[Sentence, ...]] = {}
+        for spec in rule.facts:
+            if spec.type == "place":
+                out[spec.name] = tuple(map(self._sentence, dict.fromkeys(self.where_from)))
+            elif spec.type == "date":  # none: the publication date stood in
+                out[spec.name] = (self._sentence(self.when_from),) \
+                    if when is not None and self.when_from is not None else ()
+            elif spec.type in ("status", "ordinal"):
+                out[spec.name] = (self._sentence(self.index),)
+            else:  # a constant: from the rule
+                out[spec.name] = ()
+        return out
 
 
 def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, status: str,
@@ -255,11 +306,13 @@ def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFac
 
 
 def _entry(rule: Rule, name: str, found: list[str]) -> str | None:
-    """The entry of term list ``name`` the mention names: the first found, by its entry name."""
+    """The entry of term list ``name`` the mention names; several named, the one the list
+    gives first (operators list specific entries before general ones)."""
     if not found:
         return None
     names = rule.canonical.get(name, {})
-    first = found[0]
+    order = {phrase_key(p): i for i, p in enumerate(rule.terms.get(name, ()))}
+    first = min(found, key=lambda w: order.get(phrase_key(w), len(order)))
     return names.get(phrase_key(first), first)
 
 
@@ -295,7 +348,7 @@ def display_of(facts: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 
@@ -307,9 +360,9 @@ def render(template: str, display: dict[str, str]) -> str:
     return " ".join(text.split())
 
 
-def _finding(rule: Rule, facts: dict[str, Any], sentence: str, doc: Document, index: int,
-             status: str) -> Finding:
+def _finding(rule: Rule, facts: dict[str, Any], sentence: str, status: str,
+             sources: Mapping[str, tuple[Sentence, ...]]) -> Finding:
     display = display_of(facts)
     return Finding(rule_id=rule.id, key=key_of(rule, facts), facts=facts,
                    evidence=" ".join(sentence.split()), matched=(), status=status,
-                   summary=render(rule.summary, display), display=display)
+                   summary=render(rule.summary, display), display=display, sources=sources)

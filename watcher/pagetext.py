@@ -5,8 +5,8 @@ extractors; comments left out). trafilatura has no timeout, is not thread-safe a
 caches, so the service runs it through ``ExtractorPool``: worker processes, one page at a time
 each, with a per-page time limit (a worker that overruns is killed and replaced), a memory
 limit (an allocation bomb kills only the worker), and ``trafilatura.meta.reset_caches()``
-every ``reset_every`` pages. ``workers=0`` runs in-process, without a time limit (tests,
-benchmarks).
+every ``reset_every`` pages. Workers start without the Slack secrets in their environment.
+``workers=0`` runs in-process, without a time limit (tests, benchmarks).
 
 Bytes are decoded as a browser would: BOM, else the charset declared in the Content-Type
 header, else the one in a ``<meta>`` tag, else UTF-8; invalid sequences become U+FFFD.
@@ -27,6 +27,7 @@ from datetime import time as dtime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from watcher.redact import without_secrets_in_environment
 from watcher.types import Article, Entry
 
 __all__ = ["ExtractResult", "ExtractorPool", "decode_html", "extract_article"]
@@ -180,7 +181,8 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_worker_main, args=(child, fn, reset_every, memory_mb),
                                    name="watcher-extract", daemon=True)
-        self.process.start()
+        with without_secrets_in_environment():  # pages are hostile: no Slack token over there
+            self.process.start()
         child.close()
 
     def kill(self) -> None:
