@@ -129,7 +129,11 @@ class Watched:
     def peak_bytes(self) -> int:
         """The main process's peak plus the largest sum of the peaks of its children alive at
         the same time (a worker that replaced a dead one does not add to it)."""
-        main = max(self.main_peak_kb, self.watch.hwm_kb.get(self.watch.pid, 0))
+        # The main process's own high-water mark, read from /proc until it exits (it only
+        # grows, so a short spike between samples is still seen). Not wait4's maxrss: that is
+        # the largest of the process and the children it reaped, so an extraction worker
+        # replaced under load would be counted twice.
+        main = self.watch.hwm_kb.get(self.watch.pid, 0) or self.main_peak_kb
         return (main + self.watch.peak_others_kb) * 1024
 
 

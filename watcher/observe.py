@@ -123,10 +123,6 @@ def serve_http(listen: str, metrics: Metrics, health: Health,
     host = host.strip("[]") or "127.0.0.1"
 
     class Handler(BaseHTTPRequestHandler):
-        def setup(self) -> None:
-            self.connection.settimeout(timeout)  # every read and write on the connection
-            super().setup()
-
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
@@ -150,6 +146,7 @@ def serve_http(listen: str, metrics: Metrics, health: Health,
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         daemon_threads = True
 
+    Handler.timeout = timeout  # every read and write on a connection (StreamRequestHandler)
     server = Server((host, int(port)), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="http").start()
     return server
