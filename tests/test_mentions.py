@@ -112,8 +112,8 @@ def test_a_tally_is_not_a_launch(ruleset):
 def test_the_month_may_is_not_a_rumor_word():
     lexicon = Lexicon.default()
     text = "North Korea plans to launch a satellite rocket between May 31 and June 11."
-    from watcher.match.mentions import Sentence
-    sentence = Sentence.read(text, 0, lexicon, datetime(2023, 5, 29, tzinfo=UTC))
+    from watcher.match.mentions import SentenceReading
+    sentence = SentenceReading.read(text, 0, lexicon, datetime(2023, 5, 29, tzinfo=UTC))
     cues = [c for c in lexicon.scan(sentence.words) if c.first not in sentence.dated]
     assert "rumored" not in {c.kind for c in cues}
 
