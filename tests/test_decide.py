@@ -125,9 +125,12 @@ def test_a_firmer_wording_of_the_same_plan_is_not_news():
     rumor = facts(where("New York"), when("2018-09-01", "2018-09-30", "month"), "rumored")
     assert decide(finding(dict(rumor, status="planned")), [known(rumor)]).kind == "known"
     cancelled = dict(rumor, status="cancelled")
-    back_on = dict(rumor, status="announced")
+    back_on = dict(rumor, status="resumed")
     d = decide(finding(back_on), [known(cancelled)])
     assert d.kind == "update" and d.changes[0].was == "cancelled"
+    # a plan repeated after it was called off says nothing new: only "back on" words do
+    repeated = dict(rumor, status="announced")
+    assert decide(finding(repeated), [known(cancelled)]).kind == "known"
 
 
 def test_different_ordinals_are_different_trips():

@@ -67,7 +67,7 @@ def test_duplicate_id_across_files(capsys):
 
 def test_shipped_rules_pass_check(capsys):
     assert commands.check(RULES) == 0
-    assert "ok: 2 rule(s)" in capsys.readouterr().out
+    assert "ok: 3 rule(s)" in capsys.readouterr().out
 
 
 def test_shipped_rule_tests_pass(capsys):
@@ -125,4 +125,55 @@ def test_fingerprint_is_stable_when_nothing_changed(tmp_path):
 def test_tests_folder_is_not_loaded_as_rules(tmp_path):
     shutil.copytree(RULES, tmp_path / "rules")
     ruleset, errors = load_ruleset(tmp_path / "rules")
-    assert not errors and len(ruleset.rules) == 2
+    assert not errors and len(ruleset.rules) == 3
+
+
+def test_every_error_of_a_file_is_reported_with_its_line(tmp_path, capsys):
+    path = tmp_path / "broken.yaml"
+    path.write_text("""\
+id: Bad_Rule
+terms:
+  nk: [North Korea]
+  launch: [launched, fired]
+match:
+  all: [nk, launch, missing_list]
+facts:
+  where: {type: place, outsid: [Japan]}
+  when: {type: dates}
+novelty:
+  date_slack: -1
+""", encoding="utf-8")
+    assert commands.check(path) == 1
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith(str(path))]
+    assert [line.split(":")[1] for line in lines] == ["1", "6", "8", "9", "11"], out
+    assert "5 error(s) in 1 file(s)" in out
+
+
+def test_warnings_do_not_fail_a_check(tmp_path, capsys):
+    path = tmp_path / "warned.yaml"
+    path.write_text("""\
+id: launches
+terms:
+  nk: [North Korea]
+  launch: ["launch(es)?", fired]
+  spare: [foo]
+  answer: [yes, maybe]
+match:
+  all: [nk, launch, answer]
+facts:
+  when: {type: date}
+""", encoding="utf-8")
+    assert commands.check(path) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {path}:4: term 'launch(es)?' in 'launch' looks like a pattern" in out
+    assert f"warning: {path}:5: term list 'spare' is not used" in out
+    assert f"warning: {path}:6: bare 'yes' in 'answer' is true/false to YAML" in out
+    assert "ok: 1 rule(s) in 1 file(s), 3 warning(s)" in out
+
+
+def test_rules_test_runs_one_test_by_name(capsys):
+    assert commands.test(RULES, run="two launches two days apart") == 0
+    out = capsys.readouterr().out
+    assert out.count("PASS ") == 1 and "1 passed, 0 failed" in out
+    assert commands.test(RULES, run="no such test") == 1

@@ -53,7 +53,7 @@ def test_a_cycle_records_its_success_and_metrics(runner, http_server):
     assert http_server.hits("/f.rss") == 1
     sample = runner.metrics.registry.get_sample_value
     assert sample("watcher_feeds_polled_total") == 1
-    assert sample("watcher_rules_loaded") == 2
+    assert sample("watcher_rules_loaded") == 3  # the shipped rules
 
 
 def test_a_failing_cycle_is_recorded_and_does_not_raise(unreachable):

@@ -58,6 +58,15 @@ class Matched:
     def rule_ids(self) -> set[str]:
         return {f.rule_id for f in self.findings}
 
+    def known_ids(self, rules: RuleSet) -> set[str]:
+        """The rules whose known findings its decisions compare with: its rules and their
+        earlier ids (``aliases``)."""
+        out = set(self.rule_ids)
+        for rule_id in self.rule_ids:
+            rule = rules.rules.get(rule_id)
+            out.update(rule.aliases if rule is not None else ())
+        return out
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -89,7 +98,7 @@ def conclude(matched: Matched, rules: RuleSet, known: Sequence[Known], *,
     current = list(known)
     decided: list[tuple[Finding, Decision]] = []
     for f in matched.findings:
-        decision = decide(f, current)
+        decision = decide(f, current, rules.rules.get(f.rule_id))
         decided.append((f, decision))
         current.append(_this_article(f, decision, article))  # one article, one story
     if reprint is not None:

@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.set_defaults(func=cmd_rules_check)
     tst = command(rsub, "test", help="run the rule unit tests in <rules>/tests/")
     tst.add_argument("path", nargs="?")
+    tst.add_argument("--run", metavar="NAME", help="only the tests whose name contains NAME")
     tst.set_defaults(func=cmd_rules_test)
     exp = command(rsub, "explain", help="show what a rule finds in a text or page")
     exp.add_argument("rule")
@@ -241,7 +242,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from watcher.rules import commands
 
-    return commands.test(_rules_path(args))
+    return commands.test(_rules_path(args), run=args.run)
 
 
 def parse_date(text: str) -> datetime:

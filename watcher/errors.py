@@ -6,6 +6,7 @@ must fix). Inside a cycle, failures are values recorded on the feed, article or 
     WatcherError
     ├── ConfigError        the TOML config is unreadable or invalid
     └── RuleError          a rule file is invalid (carries file, line, key and a hint)
+        └── RuleErrors     all the errors of one file, each a RuleError
 """
 
 from __future__ import annotations
@@ -39,3 +40,15 @@ class RuleError(WatcherError):
         if self.hint:
             text += f" (hint: {self.hint})"
         return text
+
+
+class RuleErrors(RuleError):
+    """Every error found in one rule file; ``errors`` lists them, ``str()`` gives one a line."""
+
+    def __init__(self, errors: list[RuleError]):
+        first = errors[0]
+        self.errors = list(errors)
+        super().__init__(first.file, first.line, first.message, first.key, first.hint)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in getattr(self, "errors", ())) or super().__str__()

@@ -286,7 +286,7 @@ class Pipeline:
             if reprint is not None and reprint.article_id == article_id:
                 reprint = None  # a re-run over the same article (another worker stored it)
             if matched.findings:
-                known = self.known.of_rules(conn, matched.rule_ids)
+                known = self.known.of_rules(conn, matched.known_ids(rules))
                 outcomes = analysis.conclude(matched, rules, known, reprint=reprint,
                                              default_channel=self.settings.slack.channel
                                              ).outcomes
@@ -327,7 +327,7 @@ class Pipeline:
         if not matched.findings:
             return []
         known: Sequence[Known] = memory.items if memory is not None else \
-            self.known.of_rules(self.engine, matched.rule_ids)
+            self.known.of_rules(self.engine, matched.known_ids(rules))
         result = analysis.conclude(matched, rules, known,
                                    default_channel=self.settings.slack.channel)
         if memory is not None:

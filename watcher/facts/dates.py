@@ -72,6 +72,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# From this hour (UTC) on it is the next day in East Asia (UTC+9 from 15:00; +10 from 14:00).
+LATE_HOUR = 14
+
 _NOT_EVENT = re.compile(r"(?:'s)?\s+(?:briefing|statement|interview|press conference|"
                         r"news conference|tweet|call|phone call|speech)\b", re.IGNORECASE)
 
@@ -145,17 +148,26 @@ def _part_window(part: str, year: int, month: int) -> tuple[date, date, str]:
     return date(year, month, 21), date(year, month, last), "late"
 
 
-def _resolve(kind: str, m: re.Match[str], pub: date, past: bool | None) -> DateFact | None:
+def _resolve(kind: str, m: re.Match[str], pub: date, past: bool | None, late: bool = False
+             ) -> DateFact | None:
     if kind == "weekday":
-        return _weekday(m, pub, past)
+        return _weekday(m, pub, past, late)
     return _resolve_date(kind, m, pub, bool(past))
 
 
-def _weekday(m: re.Match[str], pub: date, past: bool | None) -> DateFact:
-    """A weekday: the next one for plans, the last one for past events, else the nearest."""
+def _weekday(m: re.Match[str], pub: date, past: bool | None, late: bool = False) -> DateFact:
+    """A weekday: the next one for plans, the last one for past events, else the nearest.
+
+    ``late``: published in the second half of the UTC day, when it is already the next day in
+    East Asia: a past event "on Thursday" in a report dated Wednesday evening UTC is that
+    Thursday, not the one six days before.
+    """
     which, wd = (m.group(1) or "").lower(), _WEEKDAYS[m.group(2).lower()]
     ahead = (wd - pub.weekday()) % 7
     back = (pub.weekday() - wd) % 7
+    if past and late and ahead == 1 and which in ("", "on"):
+        day = pub + timedelta(days=1)
+        return DateFact(day, day, "day", m.group(0).strip())
     if which == "next":
         day = pub + timedelta(days=ahead or 7)
     elif which == "last":
@@ -302,6 +314,7 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
     if published is None:
         return []
     pub = published.date() if isinstance(published, datetime) else published
+    late = isinstance(published, datetime) and published.hour >= LATE_HOUR
     taken: list[tuple[int, int]] = []  # spans already found: sorted, none overlapping
     found: list[tuple[int, int, DateFact]] = []
     for kind, pattern in _PATTERNS:
@@ -313,7 +326,7 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
                 j += 1
             if j < len(taken) and taken[j][0] < e:
                 continue  # overlaps a phrase an earlier pattern found
-            fact = _resolve(kind, m, pub, past)
+            fact = _resolve(kind, m, pub, past, late)
             if kind == "weekday" and _NOT_EVENT.match(text, e):
                 continue  # "a Monday briefing": when something was said
             if fact is None:
@@ -326,9 +339,16 @@ def find_dates(text: str, published: datetime | date | None, past: bool | None =
     return found
 
 
-def open_window(published: datetime | date, past: bool) -> DateFact:
-    """The implicit window of an undated development: the year after (or before) publication."""
+FRESH_DAYS = 2
+
+
+def open_window(published: datetime | date, past: bool, fresh: bool = False) -> DateFact:
+    """The implicit window of an undated development: the year after (or before) publication;
+    for a report that something just happened (``fresh``), the days before publication. Its
+    precision stays ``none``: the publication date never stands in for a date."""
     pub = published.date() if isinstance(published, datetime) else published
+    if past and fresh:  # the next day too: it may already be tomorrow where it happened
+        return DateFact(pub - timedelta(days=FRESH_DAYS), pub + timedelta(days=1), "none", "")
     if past:
         return DateFact(pub - timedelta(days=365), pub, "none", "")
     return DateFact(pub, pub + timedelta(days=365), "none", "")

@@ -279,6 +279,11 @@ def venues(text: str) -> list[Place]:
     party ("talks between Washington and Pyongyang") is not a venue. A place that contains
     another venue is folded into it ("Hanoi, Vietnam" is Hanoi).
     """
+    return fold([p for _, _, p in venue_spans(text)])
+
+
+def venue_spans(text: str) -> list[tuple[int, int, Place]]:
+    """``venues`` with where each was named: ``(start, end, Place)`` in text order, unfolded."""
     accepted: list[tuple[int, int, Place]] = []
     previous_end = 0
     for start, end, p in find_places(text):
@@ -295,13 +300,23 @@ def venues(text: str) -> list[Place]:
             ok = True
         if ok:
             accepted.append((start, end, p))
+    return accepted
+
+
+def is_list_gap(gap: str) -> bool:
+    """The text between two items of a list of places: ", ", " and ", ", or the "..."."""
+    return len(gap) < 16 and bool(_LIST_GAP.match(gap))
+
+
+def fold(found: list[Place]) -> list[Place]:
+    """Distinct places in order; a country named with one of its cities is folded into it."""
     out: list[Place] = []
-    for _, _, p in accepted:
+    for p in found:
         if p not in out:
             out.append(p)
     return [p for p in out if not any(q.name != p.name and within(q.name, p.name) for q in out)]
 
 
 __all__ = ["EMPTY", "KINDS", "Overlay", "Place", "PlaceDef", "chain", "current", "describe",
-           "find_places", "forget", "gazetteer", "known", "place", "rank", "related", "resolve",
-           "use", "venues", "within"]
+           "find_places", "fold", "forget", "gazetteer", "is_list_gap", "known", "place", "rank",
+           "related", "resolve", "use", "venue_spans", "venues", "within"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-STATUSES = ("rumored", "planned", "announced", "postponed", "cancelled", "held")
+STATUSES = ("rumored", "planned", "announced", "postponed", "cancelled", "resumed", "held")
 
 
 def _rx(words: str) -> re.Pattern[str]:

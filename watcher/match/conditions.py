@@ -54,6 +54,18 @@ def _near(a: Sequence[int], b: Sequence[int], words: int, ordered: bool) -> bool
     return False
 
 
+def holds_somewhere(cond: Condition, occ: Occurrences) -> bool:
+    """``cond`` without its ``none`` parts: whether some clause of a sentence may still match
+    (``none`` is then checked clause by clause, ``watcher.match.mentions``: "Pence will travel
+    to Tokyo, while Pompeo heads to Seoul" is a Pompeo trip in its second clause)."""
+    if cond.op == "none":
+        return True
+    if cond.op in ("all", "any"):
+        parts = [holds_somewhere(c, occ) for c in cond.children]
+        return all(parts) if cond.op == "all" else any(parts)
+    return holds(cond, occ)
+
+
 def passes(check: Check, exclude: bool, occ: Occurrences) -> bool:
     """Whether a ``require`` (or, with ``exclude``, an ``exclude``) check lets the rule on."""
     return holds(check.condition, occ) != exclude

@@ -9,8 +9,12 @@ from typing import Any, NamedTuple
 
 from watcher.facts import compare, dates, places
 from watcher.facts import status as st
+from watcher.facts.lexicon import Lexicon
+from watcher.facts.scope import anchor_lexicon
 from watcher.match import follow
-from watcher.match.prefilter import Hit
+from watcher.match.conditions import holds_somewhere, occurrences
+from watcher.match.mentions import Mention, SentenceReading, mentions
+from watcher.match.prefilter import Hit, phrase_key
 from watcher.match.text import Document
 from watcher.rules.schema import Rule
 from watcher.types import Article, Finding, Sentence
@@ -53,32 +57,86 @@ class Extracted(NamedTuple):
 
 
 def extract(rule: Rule, doc: Document, index: int, article: Article,
-            baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None
+            baseline: bool, by_sentence: Mapping[int, Sequence[Hit]] | None = None,
+            anchors: Lexicon | None = None, weak: list[Finding] | None = None
             ) -> Extracted:
-    """The findings of ``rule`` in sentence ``index`` (none when it is not a reportable event,
+    """The findings of ``rule`` in sentence ``index`` (none when it reports no development,
     and then the reason).
+
+    The sentence is read into mentions (``watcher.match.mentions``): the clauses holding the
+    rule's event words, each with its status, mode, and the places and dates its own events
+    govern. A mention that recalls, denies or imagines the development is no finding (the
+    baseline keeps them all: everything a seed tells is known). Report mentions of one status
+    in one sentence are one finding.
 
     With the rule's term hits by sentence (``by_sentence``), follow-on sentences that carry the
     itinerary on ("He will also stop in Tokyo") add their places, and their date when the
     matched sentence has none (see ``watcher.match.follow``). Each fact records the sentences
     it was read from.
+
+    With a ``weak`` list, findings whose words say nothing of how the development stands (no
+    status word, no tense: "It is the North's fifth launch in ten days") go there instead: they
+    count only when the article reports the development nowhere else.
     """
     raw = doc.sentence(index)
-    stripped = st.strip_recollections(raw)
-    if len(stripped.split()) < 0.4 * len(raw.split()):
-        stripped = raw  # nothing but history: judge the whole sentence
-    mode = st.mode(stripped)
-    text = raw if baseline else stripped
-    if not baseline and mode != "report":
-        return Extracted([], f"not a report of an event: {mode}")
-    past = st.tense(stripped)
-    status = st.status(stripped)
-    if baseline and (mode == "recollection" or (past and status != "cancelled")):
-        status = "held"
-    if not baseline and status not in rule.alert_on:
-        return Extracted([], f"status {status} is not alerted on (novelty.alert_on)")
+    if anchors is None:
+        anchors = anchor_lexicon(p for n in rule.event for p in rule.terms.get(n, ()))
+    reading = SentenceReading.read(raw, doc.spans[index][0], anchors, article.published)
+    hits = (by_sentence or {}).get(index, ())
+    found = mentions(rule, reading, hits, baseline=baseline)
+    if not found:
+        return Extracted([], "no clause holds one of the rule's event words about its actors")
+    if not baseline and index < doc.title_sentences and not any(m.cued for m in found) and \
+            not _body_reports(rule, doc, article, by_sentence or {}, anchors):
+        return Extracted([], "a headline naming the topic; the body says it is no report")
+    groups: dict[str, list[Mention]] = {}
+    why: list[str] = []
+    for m in found:
+        status = m.status
+        if baseline and (m.mode == "recollection" or (m.past and status != "cancelled")):
+            status = "held"
+        if not baseline and m.mode != "report":
+            why.append(f"{m.mode}: {m.reason}")
+            continue
+        if not baseline and status not in rule.alert_on:
+            why.append(f"status {status} is not alerted on (novelty.alert_on)")
+            continue
+        groups.setdefault(status, []).append(m)
+    findings: list[Finding] = []
+    for status, group in groups.items():
+        got = _findings(rule, doc, index, article, baseline, by_sentence, reading, status,
+                        group)
+        why += [got.skipped] if got.skipped else []
+        if weak is not None and not baseline and not any(m.cued for m in group):
+            weak += got.findings
+        else:
+            findings += got.findings
+    return Extracted(findings, "" if findings else "; ".join(why))
+
+
+def _body_reports(rule: Rule, doc: Document, article: Article,
+                  by_sentence: Mapping[int, Sequence[Hit]], anchors: Lexicon) -> bool:
+    """Does the first body sentence where the rule matches report its development (or does no
+    body sentence match)? A headline such as "A record year of missile tests" says nothing of
+    how it stands; the body tells: here, a tally."""
+    for j in sorted(by_sentence):
+        if j < doc.title_sentences:
+            continue
+        if not holds_somewhere(rule.match, occurrences(doc, by_sentence[j])):
+            continue
+        body = SentenceReading.read(doc.sentence(j), doc.spans[j][0], anchors,
+                                    article.published)
+        return any(m.mode == "report" for m in mentions(rule, body, by_sentence[j]))
+    return True
+
+
+def _findings(rule: Rule, doc: Document, index: int, article: Article, baseline: bool,
+              by_sentence: Mapping[int, Sequence[Hit]] | None, reading: SentenceReading,
+              status: str, group: list[Mention]) -> Extracted:
+    raw = reading.text
+    past = group[0].past
     pub = article.published
-    when_list = event_dates(text, article, past)
+    when_list = [d for m in group for _, _, d in m.dates]
     if not baseline and pub is not None and when_list:
         horizon = pub.date() - timedelta(days=rule.recent_days)
         recent = [d for d in when_list if d.end >= horizon]
@@ -86,12 +144,15 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
             return Extracted([], f"only dates more than {rule.recent_days} days before "
                                  "publication: a recollection")
         when_list = recent
-    if not baseline and pub is not None and len(when_list) > 1:
+    if not baseline and pub is not None and len(when_list) > 1 and status != "held":
         # "on Friday called off a trip next week": the report's own day is not the event's
+        # (what happened may well have happened on it)
         later = [d for d in when_list if not (d.precision == "day" and d.start == pub.date())]
         when_list = later or when_list
     when_from = index if when_list else None  # the sentence the dates were read from
-    where: list[places.Place] = _places(rule, text)
+    named = [p for m in group for _, _, p in m.places]
+    said = {h.term for h in (by_sentence or {}).get(index, ())}
+    where = _outside(rule, places.fold(named), said)
     where_from = [index] * len(where)  # the sentence of each place
     date_spec = next((f for f in rule.facts if f.type == "date"), None)
     place_spec = next((f for f in rule.facts if f.type == "place"), None)
@@ -115,13 +176,19 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         if not when_list and date_spec and date_spec.scope == "neighbours":
             when_list = extra_when
             when_from = j if when_list else None
-    if not baseline and not where and _home_only(rule, text):
-        return Extracted([], "every place named is inside the rule's 'outside' places")
+    if not baseline and not where and named and place_spec and \
+            (place_spec.outside or place_spec.home):
+        return Extracted([], "every place named is at home (the place fact's 'outside' or "
+                             "'home' places)")
     choices: list[dates.DateFact | None] = list(when_list if baseline else when_list[:1])
+    terms: dict[str, list[str]] = {}
+    for m in group:
+        for name, words in m.terms.items():
+            terms.setdefault(name, []).extend(words)
     sources = _Sources(doc, index, where_from, when_from)
     findings = []
     for when in choices or [None]:
-        facts = _facts(rule, text, where, when, status, article, past)
+        facts = _facts(rule, raw, where, when, status, article, past, terms, baseline)
         if facts is None:
             continue
         findings.append(_finding(rule, facts, raw, status, sources.of(rule, when)))
@@ -129,6 +196,22 @@ def extract(rule: Rule, doc: Document, index: int, article: Article,
         required = ", ".join(f.name for f in rule.facts if f.required)
         return Extracted([], f"a required fact is missing ({required})")
     return Extracted(findings)
+
+
+def _outside(rule: Rule, found: list[places.Place], named: set[str] | None = None
+             ) -> list[places.Place]:
+    """The venues that count: none inside the place fact's ``outside`` places, and one inside
+    its ``home`` places only when the sentence names a word of ``home_needs`` (the term lists
+    it ``named``): "talks with North Korean officials in New York" is a trip, "a speech in
+    Kansas" is not."""
+    spec = next((f for f in rule.facts if f.type == "place"), None)
+    if spec is None:
+        return found
+    if spec.outside:
+        found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
+    if spec.home and not (spec.home_needs and spec.home_needs in (named or set())):
+        found = [p for p in found if not any(places.within(p.name, h) for h in spec.home)]
+    return found
 
 
 class _Sources:
@@ -187,23 +270,13 @@ def _follow_on(rule: Rule, sentence: str, article: Article, past: bool | None, s
 
 
 def _places(rule: Rule, text: str) -> list[places.Place]:
-    spec = next((f for f in rule.facts if f.type == "place"), None)
-    found = places.venues(text)
-    if spec and spec.outside:
-        found = [p for p in found if not any(places.within(p.name, o) for o in spec.outside)]
-    return found
-
-
-def _home_only(rule: Rule, text: str) -> bool:
-    """Every venue in ``text`` lies inside the rule's ``outside`` places."""
-    spec = next((f for f in rule.facts if f.type == "place" and f.outside), None)
-    found = places.venues(text)
-    return spec is not None and bool(found) and all(
-        any(places.within(p.name, o) for o in spec.outside) for p in found)
+    return _outside(rule, places.venues(text))
 
 
 def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFact | None,
-           status: str, article: Article, past: bool | None) -> dict[str, Any] | None:
+           status: str, article: Article, past: bool | None,
+           terms: Mapping[str, list[str]] | None = None, baseline: bool = False
+           ) -> dict[str, Any] | None:
     facts: dict[str, Any] = {}
     for spec in rule.facts:
         value: Any
@@ -213,19 +286,34 @@ def _facts(rule: Rule, text: str, where: list[places.Place], when: dates.DateFac
             value = [p.to_json() for p in where]
         elif spec.type == "date":
             if when is None and article.published is not None:
-                value = dates.open_window(article.published, bool(past)).to_json()
+                # a report that it just happened, not a memory (the baseline's are memories)
+                fresh = status == "held" and not baseline
+                value = dates.open_window(article.published, bool(past), fresh).to_json()
                 if spec.required:
                     return None
             else:
                 value = when.to_json() if when else None
         elif spec.type == "status":
             value = status
+        elif spec.type == "term":
+            value = _entry(rule, spec.terms or "", (terms or {}).get(spec.terms or "", []))
         else:  # ordinal
             value = st.ordinal(text)
         if spec.required and not compare.present(value):
             return None
         facts[spec.name] = value
     return facts
+
+
+def _entry(rule: Rule, name: str, found: list[str]) -> str | None:
+    """The entry of term list ``name`` the mention names; several named, the one the list
+    gives first (operators list specific entries before general ones)."""
+    if not found:
+        return None
+    names = rule.canonical.get(name, {})
+    order = {phrase_key(p): i for i, p in enumerate(rule.terms.get(name, ()))}
+    first = min(found, key=lambda w: order.get(phrase_key(w), len(order)))
+    return names.get(phrase_key(first), first)
 
 
 def key_of(rule: Rule, facts: dict[str, Any]) -> str:

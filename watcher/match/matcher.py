@@ -22,11 +22,12 @@ from collections.abc import Collection
 from dataclasses import replace
 
 from watcher.facts import compare, places
+from watcher.facts.lexicon import Lexicon
 from watcher.match.conditions import (
     Occurrences,
     check_verdict,
     evaluate,
-    holds,
+    holds_somewhere,
     occurrences,
     passes,
 )
@@ -53,7 +54,7 @@ def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False,
         for rule_id, hits in ruleset.prefilter.scan(doc.norm).items():
             rule = ruleset.rules.get(rule_id)
             if rule is not None and (rule_ids is None or rule_id in rule_ids):
-                out.extend(match_rule(rule, doc, hits, article, baseline))
+                out.extend(match_rule(rule, doc, hits, article, baseline, anchors=ruleset.anchors))
         return out
     found = ruleset.prefilter.hits(doc.norm)
     wanted = sorted(ruleset.rules if rule_ids is None else
@@ -70,7 +71,7 @@ def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False,
             continue
         rule_traces: list[RuleTrace] = []
         out.extend(match_rule(ruleset.rules[rule_id], doc, hits, article, baseline,
-                              rule_traces))
+                              rule_traces, ruleset.anchors))
         explained[rule_id] = rule_traces[0]
     traces.extend(explained[r] for r in wanted)
     return out
@@ -82,10 +83,15 @@ def _checks(rule: Rule) -> list[tuple[Check, bool]]:
 
 
 def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
-               baseline: bool = False, traces: list[RuleTrace] | None = None
-               ) -> list[Finding]:
+               baseline: bool = False, traces: list[RuleTrace] | None = None,
+               anchors: Lexicon | None = None) -> list[Finding]:
     """One rule's findings, given its term hits in the document (all its required terms
-    occur). With ``traces``, appends the rule's ``RuleTrace``."""
+    occur). With ``traces``, appends the rule's ``RuleTrace``. ``anchors``: the rule set's
+    event and saying words (``RuleSet.anchors``).
+
+    A sentence is examined when the rule's match holds on it, its ``none`` parts aside: they
+    are checked clause by clause (``watcher.match.mentions``). A finding that says nothing of
+    how its development stands counts only when the article has no other, and gives a date."""
     hits = unmask(hits, set(rule.ignore))
     by_sentence: dict[int, list[Hit]] = defaultdict(list)
     for h in hits:
@@ -102,11 +108,12 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
             return []
     sentence_checks = [(c, e) for c, e in checks if c.scope == "sentence"]
     findings: list[Finding] = []
+    weak: list[Finding] = []  # findings that say nothing of how it stands: the fallback
     sentences: list[SentenceTrace] = []
     matching = 0
     for index in sorted(by_sentence):
         occ = occurrences(doc, by_sentence[index])
-        match = holds(rule.match, occ)
+        match = holds_somewhere(rule.match, occ)
         matching += match
         if matching > MAX_MATCHING_SENTENCES:
             break
@@ -115,14 +122,24 @@ def match_rule(rule: Rule, doc: Document, hits: list[Hit], article: Article,
         skipped = ""
         if passed:
             words = tuple(dict.fromkeys(doc.text[h.start:h.end] for h in by_sentence[index]))
-            got = extract(rule, doc, index, article, baseline, by_sentence)
+            sentence_weak: list[Finding] = []
+            got = extract(rule, doc, index, article, baseline, by_sentence, anchors,
+                          sentence_weak)
             found = [replace(f, matched=words) for f in got.findings]
             skipped = got.skipped
             findings += found
+            weak += [replace(f, matched=words) for f in sentence_weak]
+            if sentence_weak and not found:
+                skipped = "says nothing of how the development stands (no status word, no " \
+                          "tense): counts only if nothing else in the article reports it"
         if traces is not None:
             sentences.append(_sentence_trace(rule, doc, index, by_sentence[index], occ,
                                              sentence_checks, found, skipped))
-    kept = findings if baseline else merge(findings)
+    if not baseline and not findings:
+        # Named without a word of how it stands: it counts when it gives a date of its own
+        # ("Pompeo's Jan. 3-7 tour of Ukraine"), not as "the North's fifth launch".
+        findings = [f for f in weak if _dated(f)]
+    kept = findings if baseline else merge(findings, rule)
     if traces is not None:
         merged = [f"{f.summary or f.key}: merged into a more specific report of the same "
                   "development" for f in findings if not any(f is k for k in kept)]
@@ -161,11 +178,21 @@ def _sentence_trace(rule: Rule, doc: Document, index: int, hits: list[Hit], occ:
                          match, tuple(verdicts), tuple(found), skipped)
 
 
-def merge(findings: list[Finding]) -> list[Finding]:
-    """One finding per development in an article: the most specific report of it wins."""
+def merge(findings: list[Finding], rule: Rule | None = None) -> list[Finding]:
+    """One finding per development in an article: the most specific report of it wins. Two
+    findings are one development as ``decide`` would judge it (the rule's identity)."""
     kept: list[Finding] = []
+    slack = rule.date_slack if rule is not None else compare.SLACK.days
+    where = rule.places if rule is not None else "overlap"
+    identity = rule.key if rule is not None and rule.key else None
     for f in sorted(findings, key=lambda f: compare.specificity(f.facts)):
-        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts) for k in kept):
+        if any(k.rule_id == f.rule_id and compare.compatible(k.facts, f.facts, slack, where,
+                                                             identity) for k in kept):
             continue
         kept.append(f)
     return kept
+
+
+def _dated(f: Finding) -> bool:
+    return any(compare.kind_of(v) == "date" and compare.present(v)
+               and v.get("precision") != "none" for v in f.facts.values())

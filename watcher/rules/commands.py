@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from watcher.errors import RuleError
+from watcher.errors import RuleError, RuleErrors
 from watcher.rules.explain import explain
 from watcher.rules.loader import load_rule_file, load_ruleset
 from watcher.rules.places_file import PLACES_FILE, load_places_file
@@ -21,36 +21,42 @@ def _rule_files(path: Path) -> list[Path]:
 
 
 def check(path: Path) -> int:
-    """Validate a rule file, or every rule file in a folder (duplicate ids across files too)."""
+    """Validate a rule file, or every rule file in a folder (duplicate ids across files too):
+    every error of every file, then the warnings. Exit 1 on any error; warnings alone pass."""
     path = Path(path)
     if not path.exists():
         print(f"{path}: no such file or folder")
         return 1
     errors: list[RuleError] = []
+    warnings: list[RuleError] = []
     count = 0
     if path.is_dir():
-        ruleset, errors = load_ruleset(path)
+        ruleset, errors = load_ruleset(path, warnings=warnings)
         count = len(ruleset.rules)
     else:
         try:
             if path.name == PLACES_FILE:
                 load_places_file(path)
             else:
-                count = len(load_rule_file(path))
+                count = len(load_rule_file(path, warnings))
         except RuleError as exc:
-            errors.append(exc)
+            errors.extend(exc.errors if isinstance(exc, RuleErrors) else [exc])
     for err in errors:
         print(str(err))
+    for warning in warnings:
+        print(f"warning: {warning}")
     files = len(_rule_files(path))
     if errors:
         print(f"{len(errors)} error(s) in {files} file(s)")
         return 1
-    print(f"ok: {count} rule(s) in {files} file(s)")
+    print(f"ok: {count} rule(s) in {files} file(s)" +
+          (f", {len(warnings)} warning(s)" if warnings else ""))
     return 0
 
 
-def test(path: Path) -> int:
-    """Run the rule unit tests in ``<rules>/tests/*.yaml`` against the rules in ``<rules>``."""
+def test(path: Path, run: str | None = None) -> int:
+    """Run the rule unit tests in ``<rules>/tests/*.yaml`` against the rules in ``<rules>``
+    (with ``run``, only the tests whose name contains it)."""
     path = Path(path)
     rules_dir = path if path.is_dir() and path.name != "tests" else \
         (path.parent.parent if path.is_file() else path.parent)
@@ -69,6 +75,11 @@ def test(path: Path) -> int:
     except RuleError as exc:
         print(str(exc))
         return 1
+    if run is not None:
+        results = [r for r in results if run.lower() in r.name.lower()]
+        if not results:
+            print(f"no rule test named like {run!r}")
+            return 1
     failed = 0
     for r in results:
         print(f"{'PASS' if r.ok else 'FAIL'} {Path(r.file).name}: {r.name}")

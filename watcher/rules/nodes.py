@@ -1,10 +1,21 @@
-"""Reading PyYAML's composed nodes strictly, with the file and line of every mistake."""
+"""Reading PyYAML's composed nodes strictly, with the file and line of every mistake.
+
+A reader collects what it can go past: an unknown or duplicate key is recorded and skipped, a
+part of a rule that fails is recorded (``attempt``) and the rest is still read, so an operator
+sees every error of a file at once. Warnings (``warn``) do not stop the file.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from watcher.errors import RuleError
+
+T = TypeVar("T")
+_BOOL_WORDS = frozenset(("yes", "no", "on", "off", "y", "n", "true", "false"))
 
 
 class NodeReader:
@@ -12,6 +23,20 @@ class NodeReader:
 
     def __init__(self, name: str):
         self.name = name
+        self.errors: list[RuleError] = []
+        self.warnings: list[RuleError] = []
+
+    def attempt(self, read: Callable[[], T], default: T) -> T:
+        """``read()``, or ``default`` with its error recorded: the rest of the file goes on."""
+        try:
+            return read()
+        except RuleError as exc:
+            self.errors.append(exc)
+            return default
+
+    def warn(self, node: Node | None, message: str, key: str | None = None,
+             hint: str | None = None) -> None:
+        self.warnings.append(self.error(node, message, key=key, hint=hint))
 
     def error(self, node: Node | None, message: str, key: str | None = None,
               hint: str | None = None) -> RuleError:
@@ -29,15 +54,24 @@ class NodeReader:
             if not isinstance(key, str):
                 raise self.error(knode, f"{where} has a key that is not a word", key=where)
             if key in out:
-                raise self.error(knode, f"duplicate key '{key}' in {where}", key=key,
-                                 hint="each key may appear once")
+                self.errors.append(self.error(knode, f"duplicate key '{key}' in {where}",
+                                              key=key, hint="each key may appear once"))
+                continue
             if key not in allowed:
-                raise self.error(knode, f"unknown key '{key}' in {where}", key=key,
-                                 hint=f"known keys: {', '.join(allowed)}")
+                self.errors.append(self.error(knode, f"unknown key '{key}' in {where}", key=key,
+                                              hint=f"known keys: {', '.join(allowed)}"))
+                continue
             out[key] = (knode, vnode)
         return out
 
     def string(self, node: Node, key: str, allow_empty: bool = False) -> str:
+        if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:bool" and \
+                node.style is None and str(node.value).lower() in _BOOL_WORDS:
+            # A bare yes/no where words go: YAML reads it as true/false. Take the word, and say
+            # so: quoted, it is unambiguous to every reader.
+            self.warn(node, f"bare '{node.value}' in '{key}' is true/false to YAML; taken as "
+                      "the word", key=key, hint=f"quote it: '{node.value}'")
+            return str(node.value)
         if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:str":
             raise self.error(node, f"'{key}' must be a string, got {_kind(node)}", key=key)
         if not allow_empty and not node.value.strip():
@@ -52,7 +86,11 @@ class NodeReader:
     def boolean(self, node: Node, key: str) -> bool:
         if not isinstance(node, ScalarNode) or node.tag != "tag:yaml.org,2002:bool":
             raise self.error(node, f"'{key}' must be true or false, got {_kind(node)}", key=key)
-        return node.value.lower() in ("true", "yes", "on")
+        value = str(node.value).lower()
+        if value not in ("true", "false"):
+            self.warn(node, f"'{key}: {node.value}' is read as {value in ('yes', 'on', 'y')}",
+                      key=key, hint="write true or false")
+        return value in ("true", "yes", "on", "y")
 
     def strings(self, node: Node, key: str, allow_empty: bool = False) -> list[tuple[Node, str]]:
         if not isinstance(node, SequenceNode):

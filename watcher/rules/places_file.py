@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from watcher.errors import RuleError
+from watcher.errors import RuleError, RuleErrors
 from watcher.facts import places
 from watcher.facts.places import EMPTY, KINDS, Overlay, PlaceDef
 from watcher.rules.nodes import NodeReader
@@ -34,20 +34,34 @@ MAX_NAME = 100  # characters
 
 def load_places(directory: Path, previous: Overlay | None = None
                 ) -> tuple[Overlay, list[RuleError]]:
-    """The places file of a rules folder: (its places, []) or (the previous places, [error])."""
+    """The places file of a rules folder: (its places, []) or (the previous places, [errors])."""
     path = Path(directory) / PLACES_FILE
     if not path.is_file():
         return EMPTY, []
     try:
         return load_places_file(path), []
     except RuleError as exc:
-        return previous if previous is not None else EMPTY, [exc]
+        errors = exc.errors if isinstance(exc, RuleErrors) else [exc]
+        return previous if previous is not None else EMPTY, errors
 
 
 def load_places_file(path: Path) -> Overlay:
-    """Parse and validate a places file. Raises ``RuleError`` naming file, line and key."""
+    """Parse and validate a places file. Raises ``RuleError`` naming file, line and key
+    (``RuleErrors`` with every error, when there are several)."""
     path = Path(path)
     f = NodeReader(str(path))
+    try:
+        overlay = _load(path, f)
+    except RuleError as exc:
+        f.errors.append(exc)
+    if len(f.errors) == 1:
+        raise f.errors[0]
+    if f.errors:
+        raise RuleErrors(f.errors)
+    return overlay
+
+
+def _load(path: Path, f: NodeReader) -> Overlay:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

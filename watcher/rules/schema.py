@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
+from watcher.facts.lexicon import Lexicon
 from watcher.facts.places import EMPTY, Overlay
+from watcher.facts.scope import anchor_lexicon
 from watcher.facts.status import STATUSES
 from watcher.match.prefilter import Prefilter
 
 SEVERITIES = ("info", "warning", "critical")
-FACT_TYPES = ("constant", "place", "date", "status", "ordinal")
+FACT_TYPES = ("constant", "place", "date", "status", "ordinal", "term")
 SCOPES = ("title", "article", "sentence")
 FACT_SCOPES = ("sentence", "neighbours")
 CONDITION_OPS = ("all", "any", "none", "near")
@@ -87,6 +89,9 @@ class FactSpec:
     scope: str = "neighbours"
     value: str | None = None  # constant
     outside: tuple[str, ...] = ()  # place: venues inside these do not count
+    terms: str | None = None  # term: the term list whose matched entry is the value
+    home: tuple[str, ...] = ()  # place: venues inside these count only with a home_needs word
+    home_needs: str | None = None  # a term list
 
 
 @dataclass(frozen=True)
@@ -107,9 +112,36 @@ class Rule:
     key: tuple[str, ...] = ()
     alert_on: tuple[str, ...] = STATUSES
     recent_days: int = 14  # a dated event older than this at publication is a recollection
+    # The event model (docs/rules.md, "Events"): which term lists name the development itself
+    # (facts are read around them), the rule's own status words and cues (the defaults of
+    # ``watcher.facts.lexicon`` for the lists it does not give), and what makes two reports the
+    # same development.
+    event: tuple[str, ...] = ()
+    status_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    cue_words: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    date_slack: int = 2  # days: two dates this close are the same development
+    places: str = "overlap"  # "overlap": places must overlap; "any": only dates tell
+    aliases: tuple[str, ...] = ()  # earlier ids of this rule: their findings are its findings
+    # term list -> normalised phrase -> the entry's name ("intercontinental ballistic missile"
+    # -> "ICBM"), for term lists written with named entries.
+    canonical: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def fact(self, name: str) -> FactSpec | None:
         return next((f for f in self.facts if f.name == name), None)
+
+    @property
+    def lexicon(self) -> Lexicon:
+        return rule_lexicon(self.status_words, self.cue_words)
+
+    @cached_property
+    def parties(self) -> Parties:
+        """Its event lists, actors and the others it names (``watcher.match.mentions``)."""
+        return Parties.of(self)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """This rule's id and its earlier ids."""
+        return (self.id, *self.aliases)
 
 
 @dataclass
@@ -122,3 +154,56 @@ class RuleSet:
     @cached_property
     def prefilter(self) -> Prefilter:
         return Prefilter(self.rules.values())
+
+    @cached_property
+    def anchors(self) -> Lexicon:
+        """Event words of every rule (and generic ones) and words of saying: what governs a
+        place or a date in a sentence (``watcher.facts.scope``)."""
+        return anchor_lexicon(phrase for rule in self.rules.values() for name in rule.event
+                              for phrase in rule.terms.get(name, ()))
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who is who for one rule: the term lists naming its development (``event``), its actors
+    (the other lists its ``match`` needs), and the others it rules out (under ``none``)."""
+
+    event: frozenset[str]
+    actors: frozenset[str]
+    others: frozenset[str]
+
+    @classmethod
+    def of(cls, rule: Rule) -> Parties:
+        positive = _positive(rule.match)
+        event = frozenset(rule.event) or frozenset(positive)
+        return cls(event, frozenset(positive - event),
+                   frozenset(_negative(rule.match) - positive))
+
+
+def _positive(cond: Condition) -> set[str]:
+    if cond.op == "none":
+        return set()
+    if cond.op == "term":
+        return {cond.term} if cond.term else set()
+    out = set(cond.terms)
+    for child in cond.children:
+        out |= _positive(child)
+    return out
+
+
+def _negative(cond: Condition) -> set[str]:
+    out: set[str] = set()
+    if cond.op == "none":
+        for child in cond.children:
+            out |= child.term_names()
+        return out
+    for child in cond.children:
+        out |= _negative(child)
+    return out
+
+
+@lru_cache(maxsize=256)
+def rule_lexicon(status: tuple[tuple[str, tuple[str, ...]], ...],
+                 cues: tuple[tuple[str, tuple[str, ...]], ...]) -> Lexicon:
+    """A rule's status words and cues over the defaults (shared by rules that give the same)."""
+    return Lexicon.for_rule(dict(status), dict(cues))

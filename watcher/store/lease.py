@@ -41,7 +41,8 @@ def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_secon
     with Session(engine, expire_on_commit=False) as s:
         if serialize is not None and engine.dialect.name == "postgresql":
             s.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": serialize})
-        q = select(model).where(free, *where).order_by(order_by).limit(limit)
+        order = order_by if isinstance(order_by, (list, tuple)) else (order_by,)
+        q = select(model).where(free, *where).order_by(*order).limit(limit)
         if engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         rows = list(s.exec(q))

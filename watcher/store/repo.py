@@ -180,8 +180,11 @@ def _insert(bind: Bind, model: Any) -> Any:
 
 def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                           limit: int = 200) -> list[tuple[int, Entry]]:
+    # Oldest first by publication, whatever order the feeds list them in: a cancellation is
+    # analysed after the announcement it cancels (an entry without a date, when it was seen).
     rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
-                 where=[EntryRow.state == EntryState.PENDING], order_by=EntryRow.id)
+                 where=[EntryRow.state == EntryState.PENDING],
+                 order_by=(func.coalesce(EntryRow.published, EntryRow.seen_at), EntryRow.id))
     return [(stored_id(r.id), Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
                          summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
             for r in rows]
