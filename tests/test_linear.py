@@ -17,6 +17,8 @@ from tests.linear import assert_linear
 from watcher.dedup import signature
 from watcher.facts import dates, places
 from watcher.facts import status as st
+from watcher.facts.lexicon import Lexicon, Words
+from watcher.facts.scope import anchors, segments
 from watcher.match.matcher import match_article
 from watcher.match.text import MAX_TEXT, Document, sentences
 from watcher.notify.render import cut, escape
@@ -33,6 +35,12 @@ RULES, _ = load_ruleset(ROOT / "rules")
 def _match(text: str) -> object:
     return match_article(Article(url="https://x.example/a", title="Title", text=text,
                                  published=PUB), RULES)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Where the places and dates of a text are (the commas a list keeps)."""
+    return [(s, e) for s, e, _ in places.venue_spans(text)] + \
+        [(s, e) for s, e, _ in dates.find_dates(text, PUB)]
 
 
 def _feed_of(description: str) -> bytes:
@@ -78,6 +86,16 @@ CASES = {
                      lambda n: "x " * n, 8_000),
     "ordinals": (st.ordinal, lambda n: "first a " * n, 20_000),
     "venues": (places.venues, lambda n: "in Hanoi. Hanoi " * n, 2_000),
+    # the event model: status words and cues, clauses, what governs a fact
+    "lexicon phrases": (lambda t: Lexicon.default().scan(Words.of(t)),
+                        lambda n: "did not rule out a trip " * n, 5_000),
+    "clauses, commas in lists and dates": (
+        lambda t: segments(t, Words.of(t), _spans(t)),
+        lambda n: "after talks in Hanoi, Tokyo and Seoul on May 3, 2019, " * n, 2_000),
+    "clauses, asides and openers": (lambda t: segments(t, Words.of(t)),
+                                    lambda n: "(who met) while x — y — if z, " * n, 5_000),
+    "anchors": (lambda t: anchors(Words.of(t), RULES.anchors),
+                lambda n: "Pompeo said he will visit the summit " * n, 5_000),
     # what follows matching
     "signature": (signature, lambda n: "word " * n, 20_000),
     "escape and cut": (lambda t: cut(escape(t), 3000), lambda n: "&<>" * n, 60_000),

@@ -163,3 +163,12 @@ def test_a_headline_to_before_the_event_word_is_a_plan(ruleset):
                 title="Pompeo to tour Ukraine, Belarus and Cyprus, Jan. 3-7",
                 when=datetime(2019, 12, 27, tzinfo=UTC))
     assert f.facts["status"] == "planned" and f.facts["when"]["precision"] == "range"
+
+
+def test_a_sentence_is_read_up_to_its_word_limit():
+    from watcher.match.mentions import MAX_WORDS, SentenceReading
+
+    long = "Pompeo will travel to Hanoi, " * 100
+    reading = SentenceReading.read(long, 0, Lexicon.default(), datetime(2019, 1, 1, tzinfo=UTC))
+    assert len(reading.words.tokens) == MAX_WORDS
+    assert long.startswith(reading.text) and len(reading.text) < len(long)

@@ -97,6 +97,7 @@ def segments(text: str, words: Words, keep: Sequence[tuple[int, int]] = ()) -> l
         return []
     out: list[Segment] = []
     stack: list[tuple[int, str, str, int | None]] = []  # clauses interrupted by an aside
+    kept = Inside(keep)
     start, role, opener, parent = 0, "main", "", None
     dashes = _count_dashes(text, words)
 
@@ -132,7 +133,7 @@ def segments(text: str, words: Words, keep: Sequence[tuple[int, int]] = ()) -> l
                 start, role, opener, parent = i, "main", "", None
                 continue
             if "," in gap and role in ("prior", "later", "other", "condition", "relative") \
-                    and tok not in OPENERS and not _kept(keep, words.spans[i][0]):
+                    and tok not in OPENERS and not kept(words.spans[i][0]):
                 # a subordinate clause ends at the next comma: "After X, Y ..."
                 close(i)
                 start, role, opener, parent = i, "main", "", None
@@ -166,8 +167,20 @@ def _opener(words: Words, i: int, gap: str) -> str | None:
     return kind
 
 
-def _kept(keep: Sequence[tuple[int, int]], char: int) -> bool:
-    return any(s < char < e for s, e in keep)
+class Inside:
+    """Is a character inside one of some spans? For offsets asked in increasing order: one
+    pass over the sorted spans for all the questions (linear, not spans x questions)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]):
+        self.spans = sorted(spans)
+        self.i = 0
+        self.reach = -1  # the furthest end of the spans starting before the last question
+
+    def __call__(self, char: int) -> bool:
+        while self.i < len(self.spans) and self.spans[self.i][0] < char:
+            self.reach = max(self.reach, self.spans[self.i][1])
+            self.i += 1
+        return char < self.reach
 
 
 def _dash(gap: str) -> bool:

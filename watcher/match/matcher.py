@@ -165,8 +165,9 @@ def _sentence_trace(rule: Rule, doc: Document, index: int, hits: list[Hit], occ:
                     checks: list[tuple[Check, bool]], found: list[Finding], skipped: str,
                     ) -> SentenceTrace:
     match = evaluate(rule.match, occ)
+    clausewise = not match.holds and holds_somewhere(rule.match, occ)
     verdicts: list[CheckVerdict] = []
-    if match.holds:  # the sentence checks, up to the first that stops it
+    if match.holds or clausewise:  # the sentence checks, up to the first that stops it
         for c, exclude in checks:
             verdicts.append(check_verdict(c, exclude, occ))
             if not verdicts[-1].passed:
@@ -175,7 +176,7 @@ def _sentence_trace(rule: Rule, doc: Document, index: int, hits: list[Hit], occ:
     for h in hits:
         terms[h.term].append(doc.text[h.start:h.end])
     return SentenceTrace(index, doc.sentence(index), {t: tuple(w) for t, w in terms.items()},
-                         match, tuple(verdicts), tuple(found), skipped)
+                         match, tuple(verdicts), tuple(found), skipped, clausewise)
 
 
 def merge(findings: list[Finding], rule: Rule | None = None) -> list[Finding]:

@@ -30,7 +30,15 @@ from datetime import date, datetime
 from watcher.facts import dates as dates_mod
 from watcher.facts import places as places_mod
 from watcher.facts.lexicon import STATUS_ORDER, Cue, Lexicon, Words
-from watcher.facts.scope import Anchor, Segment, anchors, governor, segment_of, segments
+from watcher.facts.scope import (
+    Anchor,
+    Inside,
+    Segment,
+    anchors,
+    governor,
+    segment_of,
+    segments,
+)
 from watcher.match.conditions import holds
 from watcher.match.prefilter import Hit
 from watcher.rules.schema import Parties, Rule
@@ -40,6 +48,8 @@ from watcher.rules.schema import Parties, Rule
 JOIN_WORDS = 3
 # A negator this close before an event word voids it ("did not launch", "has not visited").
 NEGATOR_WORDS = 3
+# The most words of a sentence that are read (a longer one is cut there).
+MAX_WORDS = 200
 # Words that stand for the actor a sentence names elsewhere.
 ANAPHORS = frozenset(("he", "she", "his", "her", "they", "their", "it", "its", "him", "them"))
 
@@ -72,11 +82,18 @@ class SentenceReading:
     published: datetime | None = None
     dated: frozenset[int] = frozenset()  # words inside date phrases ("May 31" is not "may")
     chunks: tuple[int, ...] = ()  # for each word, the number of its comma-delimited piece
+    _dates: dict[bool | None, list[tuple[int, int, dates_mod.DateFact]]] = field(
+        default_factory=dict)
 
     @classmethod
     def read(cls, text: str, offset: int, anchor_lexicon: Lexicon,
              published: datetime | None) -> SentenceReading:
+        """Read a sentence (up to ``MAX_WORDS`` words: no news sentence is longer, and what a
+        sentence has past them is not read, so every step stays within a bound)."""
         words = Words.of(text)
+        if len(words.tokens) > MAX_WORDS:
+            text = text[:words.spans[MAX_WORDS - 1][1]]
+            words = Words(words.tokens[:MAX_WORDS], words.spans[:MAX_WORDS])
         venues = places_mod.venue_spans(text)
         date_spans = [(s, e) for s, e, _ in dates_mod.find_dates(text, _ANY_DAY, None)]
         keep = _lists(text, [(s, e) for s, e, _ in venues]) + date_spans
@@ -84,9 +101,10 @@ class SentenceReading:
         dated = {i for s, e in date_spans for i in range(words.index_at(s),
                                                          words.index_at(e - 1) + 1)}
         chunks, n = [], 0
+        kept = Inside(keep)
         for i in range(len(words.tokens)):
             if i and "," in text[words.spans[i - 1][1]:words.spans[i][0]] and \
-                    not any(s < words.spans[i][0] < e for s, e in keep):
+                    not kept(words.spans[i][0]):
                 n += 1
             chunks.append(n)
         return cls(text, offset, words, segs, anchors(words, anchor_lexicon), venues,
@@ -94,6 +112,12 @@ class SentenceReading:
 
     def word(self, char: int) -> int:
         return self.words.index_at(char)
+
+    def dates(self, past: bool | None) -> list[tuple[int, int, dates_mod.DateFact]]:
+        """The date phrases, resolved looking back (``past``) or ahead: read once each way."""
+        if past not in self._dates:
+            self._dates[past] = dates_mod.find_dates(self.text, self.published, past)
+        return self._dates[past]
 
 
 _ANY_DAY = date(2000, 1, 1)  # where date phrases are, whatever they resolve to
@@ -118,8 +142,9 @@ def mentions(rule: Rule, sentence: SentenceReading, hits: Sequence[Hit], *, base
     words, segs = sentence.words, sentence.segs
     if not segs:
         return []
+    end = len(sentence.text)  # hits past the words read do not count
     located = [(sentence.word(h.start - sentence.offset), sentence.word(h.end - 1 -
-                sentence.offset), h) for h in hits]
+                sentence.offset), h) for h in hits if h.end - sentence.offset <= end]
     # An event word inside a hyphenated compound describes a thing, not the event:
     # "submarine-launched missiles", "a Pompeo-led visit".
     triggers = [(a, b) for a, b, h in located if h.term in parties.event
@@ -212,7 +237,7 @@ def _mention(rule: Rule, sentence: SentenceReading, index: int, triggers: tuple[
                                                       index):
             places.append((s, e, p))
     found_dates = []
-    for s, e, d in dates_mod.find_dates(sentence.text, sentence.published, past):
+    for s, e, d in sentence.dates(past):
         w = sentence.word(s)
         if segment_of(segs, w) in reach and _governed(sentence, own, w, sentence.word(e - 1),
                                                       index):

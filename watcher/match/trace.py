@@ -48,6 +48,9 @@ class SentenceTrace:
     checks: tuple[CheckVerdict, ...] = ()  # sentence-scope checks, when the match held
     findings: tuple[Finding, ...] = ()  # extracted here (before one-per-development merging)
     skipped: str = ""  # why a matching sentence gave no finding
+    # the match fails on the whole sentence only through its ``none`` parts, which are then
+    # checked clause by clause ("Pence will travel to Tokyo, while Pompeo heads to Seoul")
+    clausewise: bool = False
 
 
 @dataclass(frozen=True)

@@ -90,11 +90,14 @@ def _verdict(v: Verdict, indent: str, label: str = "") -> list[str]:
 def _sentence(s: SentenceTrace) -> list[str]:
     text = s.text if len(s.text) <= 200 else s.text[:199] + "…"
     terms = ", ".join(f"{name}={word!r}" for name, words in s.terms.items() for word in words)
-    lines = [f"[{s.index}] {'MATCH' if s.match.holds else 'no match'}: {text}",
+    head = "MATCH" if s.match.holds else \
+        "MATCH but for its 'none' parts, checked clause by clause" if s.clausewise else \
+        "no match"
+    lines = [f"[{s.index}] {head}: {text}",
              f"{INDENT}terms: {terms}", *_verdict(s.match, INDENT, "match: ")]
     for check in s.checks:
         lines += _check(check, INDENT)
-    if s.match.holds and all(c.passed for c in s.checks) and not s.findings:
+    if (s.match.holds or s.clausewise) and all(c.passed for c in s.checks) and not s.findings:
         lines.append(f"{INDENT}not a reportable event: {s.skipped}")
     for f in s.findings:
         lines.append(f"{INDENT}finding: {f.key}")
