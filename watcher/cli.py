@@ -538,7 +538,43 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{', '.join(sorted(ruleset.rules)) or 'none'}")
     for err in errors:
         print(f"  rejected {err}")
+    _coverage(engine, ruleset, settings)
     return 1 if errors else 0
+
+
+def _coverage(engine: Engine, rules: Any, settings: Settings) -> None:
+    """Per rule: its last match and its 7 days; silent rules and feeds without text."""
+    from watcher import coverage
+    from watcher.store import coverage as store
+    from watcher.watchdog import assess
+
+    now = datetime.now(UTC)
+    activity = store.rule_activity(engine, now)
+    found = assess(engine, rules, settings.rules.silence_days, now)
+    told = {n: r for n, (_, r) in store.states(engine, store.RULE).items()}
+    silent = {s.rule_id: s for s in found.silent}
+    for rule_id in sorted(rules.rules):
+        last = coverage.last_match(rules, rule_id, activity)
+        week: dict[str, int] = {}
+        alerts = 0
+        for i in rules.rules[rule_id].ids:
+            a = activity.get(i)
+            if a is not None:
+                alerts += a.week_alerts
+                for kind, n in a.week.items():
+                    week[kind] = week.get(kind, 0) + n
+        seen = f"last match {last:%Y-%m-%d %H:%M}Z" if last else "never matched"
+        line = (f"  {rule_id:<24} {seen}; 7 days: {week.get('new', 0)} new, "
+                f"{week.get('update', 0)} update, {week.get('known', 0)} known, "
+                f"{alerts} alert(s)")
+        s = silent.get(rule_id)
+        if s is not None:
+            line += (f"; SILENT for {s.days}+ days"
+                     + (" (operators told)" if told.get(rule_id) else ""))
+        print(line)
+    for f in found.empty:
+        print(safe_text(f"  no text  {f.url}: every entry of the last day came back without "
+                        "article text"))
 
 
 # --- alerts ----------------------------------------------------------------------------------
