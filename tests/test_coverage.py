@@ -256,3 +256,77 @@ def test_bad_coverage_settings_are_clear_errors(tmp_path, toml, error):
     with pytest.raises(ConfigError, match=error.replace("(", r"\(").replace(")", r"\)")
                        .replace("[", r"\[").replace("]", r"\]")):
         load_settings(path)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_coverage_state_on_both_databases(tmp_path, backend, request):
+    """Told once: the second claim (another worker) loses; the reads run on both databases."""
+    from watcher.store.db import make_engine, migrate
+
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" \
+        else f"sqlite:///{tmp_path / 'c.db'}"
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        now = datetime.now(UTC)
+        _arriving(engine, now)
+        store.mark_live(engine, ["a", "b"], now - timedelta(days=20))
+        store.mark_live(engine, ["a"], now)  # already live: its first sighting stays
+        assert store.states(engine, store.RULE)["a"] == (now - timedelta(days=20), None)
+        assert store.claim(engine, store.RULE, "a", now) is True
+        assert store.claim(engine, store.RULE, "a", now) is False
+        store.unclaim(engine, store.RULE, "a")
+        assert store.claim(engine, store.RULE, "a", now) is True
+        assert store.intake(engine, now) == coverage.Intake(1, 1, 1)
+        assert store.rule_activity(engine, now) == {}
+        [feed] = store.feed_text(engine, now)
+        assert (feed.entries_day, feed.empty_day, feed.last_text) == (0, 0, None)
+        assert store.claim_summary(engine, "2026-01-01") is True
+        assert store.claim_summary(engine, "2026-01-01") is False
+        assert store.last_summary(engine) == "2026-01-01"
+        assert store.claim_summary(engine, "2026-01-02") is True
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_diff_engine_cannot_write(tmp_path, backend, request):
+    from sqlalchemy import text
+
+    from watcher.store import articles
+    from watcher.store.db import make_engine, migrate
+
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" \
+        else f"sqlite:///{tmp_path / 'r.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    repo.save_article(engine, QUIET, "feed", datetime.now(UTC))
+    engine.dispose()
+    ro = articles.read_only_engine(url)
+    try:
+        assert articles.count_articles(ro, datetime.now(UTC) - timedelta(days=1)) == (1, 0)
+        with pytest.raises(Exception, match="(?i)read-only|readonly"), ro.begin() as conn:
+            conn.execute(text("UPDATE articles SET title = 'x'"))
+    finally:
+        ro.dispose()
+
+
+def test_rule_metrics_come_from_the_cycle_report():
+    from watcher.observe import Metrics
+    from watcher.pipeline import CycleReport
+
+    metrics = Metrics()
+    report = CycleReport(articles=3)
+    report.count("pompeo-trip", "new")
+    report.count("pompeo-trip", "known")
+    report.matches["pompeo-trip"] = 1
+    metrics.know_rules(["pompeo-trip", "summit-announcement"], {"summit-announcement": 1000.0})
+    metrics.record_cycle(report, 0.1)
+    sample = metrics.registry.get_sample_value
+    assert sample("watcher_rule_matches_total", {"rule": "pompeo-trip"}) == 1
+    assert sample("watcher_rule_matches_total", {"rule": "summit-announcement"}) == 0
+    assert sample("watcher_rule_findings_total", {"rule": "pompeo-trip", "kind": "known"}) == 1
+    last = sample("watcher_rule_last_match_timestamp_seconds", {"rule": "pompeo-trip"})
+    assert last is not None and abs(last - datetime.now(UTC).timestamp()) < 60
+    assert sample("watcher_rule_last_match_timestamp_seconds",
+                  {"rule": "summit-announcement"}) == 1000.0

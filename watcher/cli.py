@@ -326,6 +326,8 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
     if unknown:
         print(f"unknown rule id(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    from sqlalchemy.exc import SQLAlchemyError
+
     engine = articles.read_only_engine(settings.database_url)
     try:
         total, pruned = articles.count_articles(engine, since)
@@ -340,6 +342,10 @@ def cmd_rules_diff(args: argparse.Namespace) -> int:
             for stored in articles.stored_articles(engine, since):
                 diff.add(stored.id, stored.article, reprints.get(stored.id))
                 bar.advance(task)
+    except SQLAlchemyError as exc:  # exit 1 means "differences": an error is 2
+        print(safe_text(f"watcher: cannot read the database: {type(exc).__name__}: "
+                        f"{str(exc)[:300]}"), file=sys.stderr)
+        return 2
     finally:
         engine.dispose()
     report = diff.report()
