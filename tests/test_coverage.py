@@ -330,3 +330,13 @@ def test_rule_metrics_come_from_the_cycle_report():
     assert last is not None and abs(last - datetime.now(UTC).timestamp()) < 60
     assert sample("watcher_rule_last_match_timestamp_seconds",
                   {"rule": "summit-announcement"}) == 1000.0
+
+
+def test_run_once_sends_the_heartbeat_after_its_cycle(tmp_path, http_server):
+    ping = "/ping/cron-secret"
+    http_server.route(ping, Reply(body=b"OK", content_type="text/plain"))
+    cfg = write_config(tmp_path, feeds=[], extra=f'[heartbeat]\nurl = "{http_server.url(ping)}"')
+    out = run_watcher("run", "--once", "--config", str(cfg))
+    assert out.returncode == 0, out.stderr
+    assert http_server.hits(ping) == 1
+    assert "cron-secret" not in out.stderr + out.stdout

@@ -187,6 +187,7 @@ def _engine(settings: Settings) -> Engine:
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.schedule import run_forever
     from watcher.service import build
+    from watcher.watchdog import Watchdog
 
     settings = _settings(args)
     setup_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
@@ -197,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         report = service.pipeline.run_cycle()
         deliver_within(service.delivery, report, settings.slack.once_wait)
+        Watchdog(settings, service.engine, service.notifier, service.metrics).heartbeat()
     finally:
         service.close()
     log.info("cycle done: %s", report)
