@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from watcher.decide import decide
 from watcher.match.matcher import match_article
+from watcher.match.text import Document
 from watcher.match.trace import RuleTrace
 from watcher.rules.schema import RuleSet
 from watcher.types import (
@@ -77,10 +78,11 @@ class Analysis:
 
 
 def match(article: Article, rules: RuleSet, *, rule_ids: Collection[str] | None = None,
-          explain: bool = False) -> Matched:
-    """The findings of every rule (or of ``rule_ids``), one per (rule, key)."""
+          explain: bool = False, doc: Document | None = None) -> Matched:
+    """The findings of every rule (or of ``rule_ids``), one per (rule, key). ``doc``: the
+    article's text already prepared (``Document.build``), for a caller matching it twice."""
     traces: list[RuleTrace] | None = [] if explain else None
-    findings = match_article(article, rules, rule_ids=rule_ids, traces=traces)
+    findings = match_article(article, rules, rule_ids=rule_ids, traces=traces, doc=doc)
     seen: set[tuple[str, str]] = set()
     unique = []
     for f in findings:

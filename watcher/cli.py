@@ -4,6 +4,7 @@
     watcher migrate
     watcher rules check|test [PATH]
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
+    watcher rules diff [PATH] [--since 30d] [--rule ID]   (exit 1: differences; 2: an error)
     watcher feeds [list] | add URL | remove URL | import OPML
     watcher findings [--rule ID] [--since 7d]
     watcher alerts [list] [--state S] | show ID | retry ID
@@ -107,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--date", help="publication date, YYYY-MM-DD or an ISO time (default: the "
                      "page's own date with --url, else today)")
     exp.set_defaults(func=cmd_rules_explain)
+    dif = command(rsub, "diff", help="what a working copy of the rules changes: the alerts it "
+                  "gains and loses over stored articles",
+                  epilog="Exit codes: 0 no difference; 1 differences; 2 an error (a broken "
+                         "rule file, reported as `rules check` does). Reads the database "
+                         "read-only; posts nothing.")
+    dif.add_argument("path", nargs="?", default="rules",
+                     help="the working copy: a rules folder (default: ./rules)")
+    dif.add_argument("--since", default="30d",
+                     help="articles stored within: 30d, 12h, 30m (default 30d)")
+    dif.add_argument("--rule", action="append", help="only this rule id (repeatable)")
+    dif.set_defaults(func=cmd_rules_diff)
 
     feeds = command(sub, "feeds", help="list feeds and their health; add, remove, import")
     fsub = feeds.add_subparsers(dest="feeds_command")
@@ -175,6 +187,7 @@ def _engine(settings: Settings) -> Engine:
 def cmd_run(args: argparse.Namespace) -> int:
     from watcher.schedule import run_forever
     from watcher.service import build
+    from watcher.watchdog import Watchdog
 
     settings = _settings(args)
     setup_logging(args.log_level or settings.log.level, args.log_format or settings.log.format)
@@ -185,6 +198,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         report = service.pipeline.run_cycle()
         deliver_within(service.delivery, report, settings.slack.once_wait)
+        Watchdog(settings, service.engine, service.notifier, service.metrics).heartbeat()
     finally:
         service.close()
     log.info("cycle done: %s", report)
@@ -286,6 +300,62 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     engine = _engine(settings)
     return commands.explain(ruleset, args.rule, article, findings.known_findings(engine),
                             default_channel=settings.slack.channel, date_source=source)
+
+
+def cmd_rules_diff(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from watcher.baseline import load_seeds
+    from watcher.rules.diff import RuleDiff, report_lines
+    from watcher.rules.loader import load_ruleset
+    from watcher.store import articles
+
+    settings = _settings(args)
+    since = datetime.now(UTC) - parse_age(args.since)
+    path = Path(args.path)
+    if not path.is_dir():
+        print(f"{path}: not a rules folder", file=sys.stderr)
+        return 2
+    copy, errors = load_ruleset(path)
+    live, live_errors = load_ruleset(settings.rules_dir)
+    for err in errors + live_errors:
+        print(str(err))
+    if errors or live_errors:
+        print(f"{len(errors) + len(live_errors)} error(s): nothing compared")
+        return 2
+    unknown = set(args.rule or ()) - set(copy.rules) - set(live.rules)
+    if unknown:
+        print(f"unknown rule id(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = articles.read_only_engine(settings.database_url)
+    try:
+        total, pruned = articles.count_articles(engine, since)
+        ids = articles.seed_ids(engine)
+        seeds = [(s, ids.get(s.url)) for s in load_seeds(settings.baseline_dir)]
+        reprints = articles.reprints_of(engine, since)
+        diff = RuleDiff(live, copy, seeds, default_channel=settings.slack.channel,
+                        rule_ids=args.rule)
+        with Progress(console=Console(stderr=True), transient=True,
+                      disable=not sys.stderr.isatty()) as bar:
+            task = bar.add_task("comparing", total=total)
+            for stored in articles.stored_articles(engine, since):
+                diff.add(stored.id, stored.article, reprints.get(stored.id))
+                bar.advance(task)
+    except SQLAlchemyError as exc:  # exit 1 means "differences": an error is 2
+        print(safe_text(f"watcher: cannot read the database: {type(exc).__name__}: "
+                        f"{str(exc)[:300]}"), file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    report = diff.report()
+    print(safe_text("\n".join(report_lines(report))))
+    print(f"live rules: {settings.rules_dir}; working copy: {path.resolve()}; articles stored "
+          f"since {since:%Y-%m-%d %H:%M}Z" + (f" ({pruned} with their text pruned: skipped)"
+                                               if pruned else ""))
+    return 1 if report.differs else 0
 
 
 def _fetch_article(settings: Settings, url: str) -> Article | None:
@@ -476,7 +546,43 @@ def cmd_status(args: argparse.Namespace) -> int:
           f"{', '.join(sorted(ruleset.rules)) or 'none'}")
     for err in errors:
         print(f"  rejected {err}")
+    _coverage(engine, ruleset, settings)
     return 1 if errors else 0
+
+
+def _coverage(engine: Engine, rules: Any, settings: Settings) -> None:
+    """Per rule: its last match and its 7 days; silent rules and feeds without text."""
+    from watcher import coverage
+    from watcher.store import coverage as store
+    from watcher.watchdog import assess
+
+    now = datetime.now(UTC)
+    activity = store.rule_activity(engine, now)
+    found = assess(engine, rules, settings.rules.silence_days, now)
+    told = {n: r for n, (_, r) in store.states(engine, store.RULE).items()}
+    silent = {s.rule_id: s for s in found.silent}
+    for rule_id in sorted(rules.rules):
+        last = coverage.last_match(rules, rule_id, activity)
+        week: dict[str, int] = {}
+        alerts = 0
+        for i in rules.rules[rule_id].ids:
+            a = activity.get(i)
+            if a is not None:
+                alerts += a.week_alerts
+                for kind, n in a.week.items():
+                    week[kind] = week.get(kind, 0) + n
+        seen = f"last match {last:%Y-%m-%d %H:%M}Z" if last else "never matched"
+        line = (f"  {rule_id:<24} {seen}; 7 days: {week.get('new', 0)} new, "
+                f"{week.get('update', 0)} update, {week.get('known', 0)} known, "
+                f"{alerts} alert(s)")
+        s = silent.get(rule_id)
+        if s is not None:
+            line += (f"; SILENT for {s.days}+ days"
+                     + (" (operators told)" if told.get(rule_id) else ""))
+        print(line)
+    for f in found.empty:
+        print(safe_text(f"  no text  {f.url}: every entry of the last day came back without "
+                        "article text"))
 
 
 # --- alerts ----------------------------------------------------------------------------------

@@ -52,6 +52,19 @@ class Metrics:
         self.rules_loaded = Gauge("watcher_rules_loaded", "Rules live", registry=r)
         self.rule_files_rejected = Gauge("watcher_rule_files_rejected",
                                          "Rule files currently rejected", registry=r)
+        # Coverage: what each rule matches, and whether a rule or a feed has gone quiet.
+        self.rule_matches = Counter("watcher_rule_matches", "Articles a rule matched",
+                                    ["rule"], registry=r)
+        self.rule_findings = Counter("watcher_rule_findings", "Findings by rule and decision",
+                                     ["rule", "kind"], registry=r)
+        self.rule_last_match = Gauge("watcher_rule_last_match_timestamp_seconds",
+                                     "Unix time of a rule's last match", ["rule"], registry=r)
+        self.rules_silent = Gauge("watcher_rules_silent",
+                                  "Rules silent past their silence_days", registry=r)
+        self.feeds_empty = Gauge("watcher_feeds_empty",
+                                 "Feeds whose entries gave no article text for a day",
+                                 registry=r)
+        self._last_match: dict[str, float] = {}
 
     def record_cycle(self, report: Any, seconds: float) -> None:
         self.feeds_polled.inc(report.feeds_polled)
@@ -61,9 +74,24 @@ class Metrics:
         self.entries_failed.inc(report.entries_failed)
         for (rule, kind), n in report.findings.items():
             self.findings.labels(rule, kind).inc(n)
+            self.rule_findings.labels(rule, kind).inc(n)
+        now = time.time()
+        for rule, n in getattr(report, "matches", {}).items():
+            self.rule_matches.labels(rule).inc(n)
+            self._last_match[rule] = now
+            self.rule_last_match.labels(rule).set(now)
         self.record_delivery(report)
         self.cycle_seconds.observe(seconds)
         self.last_success.set(time.time())
+
+    def know_rules(self, rule_ids: Any, last_match: dict[str, float]) -> None:
+        """Every live rule has its series (a rule that never matched shows 0, not nothing);
+        the last match as stored, so a restart does not forget it."""
+        for rule in rule_ids:
+            self.rule_matches.labels(rule)
+            when = max(last_match.get(rule, 0.0), self._last_match.get(rule, 0.0))
+            self._last_match[rule] = when
+            self.rule_last_match.labels(rule).set(when)
 
     def record_delivery(self, report: Any) -> None:
         self.alerts_sent.inc(report.alerts_sent)

@@ -70,6 +70,7 @@ class CycleReport:
     entries_failed: int = 0
     findings: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, kind) -> n
     feed_failures: dict[str, int] = field(default_factory=dict)  # status -> n
+    matches: dict[str, int] = field(default_factory=dict)  # rule -> articles it matched
     alerts_sent: int = 0
     alerts_failed: int = 0
     alerts_pending: int = 0
@@ -299,6 +300,8 @@ class Pipeline:
         if report is not None:
             for o in outcomes:
                 report.count(o.finding.rule_id, o.decision.kind)
+            for rule_id in {o.finding.rule_id for o in outcomes}:
+                report.matches[rule_id] = report.matches.get(rule_id, 0) + 1
         return article_id
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,

@@ -8,7 +8,10 @@ graceful stop.
 - APScheduler jobs (each at most one instance, missed runs coalesced into one): ``deliver``
   sends pending alerts (its own thread, so Slack pacing never blocks polling; also run 0.5 s
   after a wake-up for new alerts), ``rules`` picks up edited rule files without a restart,
-  ``retention`` prunes old article text.
+  ``retention`` prunes old article text, ``coverage`` tells the operators about rules gone
+  silent and feeds gone empty (``watcher.watchdog``), ``summary`` sends the daily summary;
+- after each successful cycle (never after a failed one), the heartbeat request
+  (``[heartbeat] url``), the outside monitor's proof of life.
 
 SIGTERM/SIGINT stop taking new work and wait for the running jobs; a second one exits at once
 (every write is transactional, so the next start finds a consistent state). SIGHUP reloads
@@ -35,6 +38,7 @@ from watcher.pipeline import CycleReport, Pipeline
 from watcher.settings import Settings
 from watcher.store import repo
 from watcher.store.wakeup import Wakeup
+from watcher.watchdog import Watchdog
 
 if TYPE_CHECKING:  # the service imports this module (the tick): no import back at run time
     from watcher.service import Service
@@ -47,6 +51,8 @@ RULES_EVERY = 5  # seconds
 GRACE_SECONDS = 30
 ALERT_SETTLE = 0.5  # seconds from a wake-up for new alerts to the delivery run it starts
 MIN_GAP = 1.0  # seconds between the end of a cycle and a cycle run for a feed falling due
+COVERAGE_EVERY = 600  # seconds between two checks for silent rules and empty feeds
+SUMMARY_EVERY = 60  # seconds between two looks at whether the daily summary is due
 
 
 def tick_seconds_for(settings: Settings) -> int:
@@ -76,6 +82,8 @@ class Runner:
         self.wake = threading.Event()  # new entries stored (by any worker): cycle again now
         self.wakeup = Wakeup(service.engine, self.on_wake)
         self.cycler = threading.Thread(target=self.cycle_loop, name="cycle", daemon=True)
+        self.watchdog = Watchdog(service.settings, service.engine, service.notifier,
+                                 service.metrics)
 
     def on_wake(self, what: str) -> None:
         """Another worker (or this one) stored new entries or alerts (``Wakeup``)."""
@@ -106,6 +114,20 @@ class Runner:
         self.health.cycle_ok()
         if report.feeds_polled or report.articles:
             log.info("cycle: %s", report)
+        self.watchdog.heartbeat()  # only after a cycle that succeeded
+
+    def watch(self) -> None:
+        """Rules gone silent, feeds gone empty: tell the operators once, clear on recovery."""
+        try:
+            self.watchdog.check(self.pipeline.rules)
+        except Exception:
+            log.exception("coverage check failed")
+
+    def summary(self) -> None:
+        try:
+            self.watchdog.daily_summary(self.pipeline.rules)
+        except Exception:
+            log.exception("daily summary failed")
 
     def until_next_cycle(self) -> float:
         """The tick, or less when a feed falls due sooner (but at least MIN_GAP, so feeds
@@ -163,6 +185,11 @@ class Runner:
                            next_run_time=now)
         self.sched.add_job(self.reload_rules, "interval", seconds=RULES_EVERY, id="rules")
         self.sched.add_job(self.prune, "interval", hours=1, id="retention", next_run_time=now)
+        self.sched.add_job(self.watch, "interval", seconds=COVERAGE_EVERY, id="coverage",
+                           next_run_time=now)
+        if self.service.settings.heartbeat.daily_summary:
+            self.sched.add_job(self.summary, "interval", seconds=SUMMARY_EVERY, id="summary",
+                               next_run_time=now)
         self.wakeup.start()
 
     def startup(self, attempt: int = 0) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from watcher.errors import ConfigError
-from watcher.redact import register_url
+from watcher.redact import register, register_url
 
 DEFAULT_CONFIG = "watcher.toml"
 
@@ -39,6 +39,15 @@ class SlackSettings:
 @dataclass(frozen=True)
 class RulesSettings:
     path: str = "rules"
+    silence_days: int = 14  # a rule that matched nothing this long is reported; 0: never
+
+
+@dataclass(frozen=True)
+class HeartbeatSettings:
+    url: str = ""  # GET after each successful cycle (a dead-man's switch); secret-bearing
+    timeout: float = 5.0  # seconds for the heartbeat request
+    interval: int = 60  # at most one request per this many seconds; 0: after every cycle
+    daily_summary: str = ""  # "HH:MM" (UTC): a summary to [slack] operator_channel each day
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     log: LogSettings = field(default_factory=LogSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
     feeds: tuple[FeedSettings, ...] = ()
 
     @property
@@ -134,6 +144,7 @@ _SECTIONS: dict[str, type] = {
     "http": HttpSettings,
     "log": LogSettings,
     "retention": RetentionSettings,
+    "heartbeat": HeartbeatSettings,
 }
 
 
@@ -164,6 +175,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
     settings = settings_from_dict(raw, p)
     register_url(settings.database.url)  # never shown from here on (watcher.redact)
+    register(settings.heartbeat.url)  # its path or query carries the monitor's secret
     return settings
 
 
@@ -181,7 +193,36 @@ def settings_from_dict(raw: dict[str, Any], path: Path) -> Settings:
         else:
             known = ", ".join(sorted([*_SECTIONS, "feeds"]))
             raise ConfigError(f"{path}: unknown section [{name}] (known: {known})")
-    return Settings(**kwargs)
+    settings = Settings(**kwargs)
+    _check_values(settings, path)
+    return settings
+
+
+def daily_time(text: str) -> tuple[int, int] | None:
+    """``"09:00"`` -> (9, 0); None when it is not a time of day."""
+    hours, sep, minutes = text.partition(":")
+    if sep and len(hours) in (1, 2) and len(minutes) == 2 and hours.isdigit() \
+            and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60:
+        return int(hours), int(minutes)
+    return None
+
+
+def _check_values(s: Settings, path: Path) -> None:
+    hb = s.heartbeat
+    if hb.url and not hb.url.startswith(("http://", "https://")):
+        raise ConfigError(f"{path}: [heartbeat] url must be an http:// or https:// URL")
+    if hb.daily_summary and daily_time(hb.daily_summary) is None:
+        raise ConfigError(f"{path}: [heartbeat] daily_summary must be a time of day, HH:MM "
+                          f"(UTC), got {hb.daily_summary!r}")
+    if hb.daily_summary and not s.slack.operator_channel:
+        raise ConfigError(f"{path}: [heartbeat] daily_summary needs [slack] operator_channel "
+                          "(where the summary goes)")
+    if hb.interval < 0:
+        raise ConfigError(f"{path}: [heartbeat] interval must be 0 or more")
+    if hb.timeout <= 0:
+        raise ConfigError(f"{path}: [heartbeat] timeout must be above 0")
+    if s.rules.silence_days < 0:
+        raise ConfigError(f"{path}: [rules] silence_days must be 0 (never) or more")
 
 
 def _section(cls: type, value: Any, where: str, path: Path) -> Any:

@@ -45,9 +45,11 @@ MAX_MATCHING_SENTENCES = 100  # per rule and article: the findings of one text s
 
 def match_article(article: Article, ruleset: RuleSet, *, baseline: bool = False,
                   rule_ids: Collection[str] | None = None,
-                  traces: list[RuleTrace] | None = None) -> list[Finding]:
-    """The findings of every rule (or of ``rule_ids``) in ``article``."""
-    doc = Document.build(article.title, article.text)
+                  traces: list[RuleTrace] | None = None, doc: Document | None = None
+                  ) -> list[Finding]:
+    """The findings of every rule (or of ``rule_ids``) in ``article`` (``doc``: its text
+    already prepared, when the caller matches it against several rule sets)."""
+    doc = doc or Document.build(article.title, article.text)
     places.use(ruleset.places)  # the operator's places file of these rules
     out: list[Finding] = []
     if traces is None:

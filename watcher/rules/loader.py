@@ -37,7 +37,7 @@ from watcher.rules.schema import (
 )
 
 RULE_KEYS = ("id", "description", "aliases", "alert", "terms", "ignore", "event", "match",
-             "require", "exclude", "status", "cues", "facts", "novelty")
+             "require", "exclude", "status", "cues", "facts", "novelty", "silence_days")
 ALERT_KEYS = ("channel", "severity", "summary")
 NOVELTY_KEYS = ("key", "date_slack", "places", "alert_on", "recent_days")
 PLACE_IDENTITY = ("overlap", "any")
@@ -156,6 +156,8 @@ def _rule(f: _File, node: Node) -> Rule | None:
         if "novelty" in m else None
     key, alert_on, recent_days, date_slack, places = novelty or (
         tuple(sorted(names - {"status"})), STATUSES, 14, 2, "overlap")
+    silence_days: int | None = f.attempt(lambda: _silence_days(f, m["silence_days"][1]), None) \
+        if "silence_days" in m else None
     if "terms" in m:
         _lint(f, m, terms, match, require, exclude, ignore, event, facts)
     if len(f.errors) > before or match is None:
@@ -165,9 +167,18 @@ def _rule(f: _File, node: Node) -> Rule | None:
                 summary=summary, ignore=ignore, require=require, exclude=exclude, key=key,
                 alert_on=alert_on, recent_days=recent_days, event=event,
                 status_words=status_words, cue_words=cue_words, date_slack=date_slack,
-                places=places, aliases=aliases, canonical=canonical)
+                places=places, aliases=aliases, canonical=canonical, silence_days=silence_days)
 
 
+
+
+def _silence_days(f: _File, node: Node) -> int:
+    days = f.integer(node, "silence_days")
+    if days < 0:
+        raise f.error(node, "silence_days must be 0 (never report) or more",
+                      key="silence_days", hint="days without a match before the operators "
+                      "are told; default: the config's [rules] silence_days")
+    return days
 
 
 def _rule_id(f: _File, node: Node) -> str:

@@ -125,6 +125,9 @@ class Rule:
     # term list -> normalised phrase -> the entry's name ("intercontinental ballistic missile"
     # -> "ICBM"), for term lists written with named entries.
     canonical: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # Days without a match before the operators are told the rule went silent (None: the
+    # config's [rules] silence_days; 0: never).
+    silence_days: int | None = None
 
     def fact(self, name: str) -> FactSpec | None:
         return next((f for f in self.facts if f.name == name), None)

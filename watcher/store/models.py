@@ -160,3 +160,19 @@ class ChannelPaceRow(SQLModel, table=True):
     __tablename__ = "channel_pace"
     channel: str = Field(sa_column=Column(Text, primary_key=True))
     next_post: float = Field(default=0.0, sa_column=Column(Float, nullable=False))  # unix time
+
+
+class CoverageRow(SQLModel, table=True):
+    """What the service watching itself has told the operators, shared by every worker:
+    a rule gone silent or a feed gone empty (``kind`` rule | feed, ``name`` its id or URL),
+    and the day the daily summary was last sent (``kind`` summary). See
+    ``watcher.store.coverage``."""
+
+    __tablename__ = "coverage"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_coverage"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen_at: datetime | None = _ts()  # a rule: when it first went live
+    reported_at: datetime | None = _ts()  # when the operators were told; None: not (now)
+    note: str | None = Field(default=None, sa_column=Column(Text))  # summary: the day sent
