@@ -204,15 +204,29 @@ def test_the_heartbeat_follows_each_successful_cycle_and_never_a_failed_one(
         failing.service.close()
 
 
-def test_the_heartbeat_is_throttled_by_its_interval(tmp_path, http_server):
-    ping = "/ping/throttled"
+def test_the_heartbeat_follows_every_successful_cycle_by_default(tmp_path, http_server):
+    ping = "/ping/every"
     http_server.route(ping, Reply(body=b"OK", content_type="text/plain"))
     runner, _ = _runner(tmp_path, None, extra=f'[heartbeat]\nurl = "{http_server.url(ping)}"')
     try:
         runner.pipeline.start()
         runner.cycle()
         runner.cycle()
-        assert http_server.hits(ping) == 1  # default: at most one a minute
+        assert http_server.hits(ping) == 2
+    finally:
+        runner.service.close()
+
+
+def test_the_heartbeat_is_throttled_by_its_interval(tmp_path, http_server):
+    ping = "/ping/throttled"
+    http_server.route(ping, Reply(body=b"OK", content_type="text/plain"))
+    runner, _ = _runner(tmp_path, None, extra=f'[heartbeat]\nurl = "{http_server.url(ping)}"\n'
+                                               'interval = 60')
+    try:
+        runner.pipeline.start()
+        runner.cycle()
+        runner.cycle()
+        assert http_server.hits(ping) == 1  # interval 60: at most one a minute
     finally:
         runner.service.close()
 

@@ -46,7 +46,7 @@ class RulesSettings:
 class HeartbeatSettings:
     url: str = ""  # GET after each successful cycle (a dead-man's switch); secret-bearing
     timeout: float = 5.0  # seconds for the heartbeat request
-    interval: int = 60  # at most one request per this many seconds; 0: after every cycle
+    interval: int = 0  # 0: after every successful cycle; N: at most one request per N seconds
     daily_summary: str = ""  # "HH:MM" (UTC): a summary to [slack] operator_channel each day
 
 
