@@ -33,7 +33,7 @@ def engine(request, tmp_path):  # type: ignore[no-untyped-def]
 
 def test_migrations_match_models_and_are_idempotent(engine):
     migrate(engine)  # a second upgrade is a no-op
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []

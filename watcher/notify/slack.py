@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from watcher.notify.base import SendResult, failed, retry, sent
 from watcher.notify.render import EVENT_TYPE, escape, render_message
+from watcher.notify.story import render as render_story
 
 __all__ = [
     "SlackNotifier",
@@ -136,9 +137,11 @@ class SlackNotifier:
     supports_threads = True
 
     def __init__(self, client: WebClient, reply_broadcast: bool = False,
-                 history_pages: int = 5, page_size: int = 200):
+                 history_pages: int = 5, page_size: int = 200,
+                 mute_hours: float | None = None):
         self.client = client
         self.reply_broadcast = reply_broadcast
+        self.mute_hours = mute_hours  # story buttons (None: no buttons, nobody to press them)
         self.history_pages = history_pages
         self.page_size = page_size
         self._channel_ids: dict[str, str] = {}
@@ -146,7 +149,8 @@ class SlackNotifier:
     # -- rendering --------------------------------------------------------------------------
 
     def render(self, alert: Any) -> dict[str, Any]:
-        return render_message(alert, reply_broadcast=self.reply_broadcast)
+        return render_story(alert, reply_broadcast=self.reply_broadcast,
+                            mute_hours=self.mute_hours)
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -187,6 +191,13 @@ class SlackNotifier:
         if error:
             return error
         return sent(ts=response.get("ts") or ts, channel=response.get("channel") or channel)
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to the message at ``ts`` (``chat.getPermalink``), None when Slack says no."""
+        response, error = self._call(self.client.chat_getPermalink,
+                                     channel=self._resolve(channel)[0] or channel,
+                                     message_ts=ts)
+        return None if error else response.get("permalink")
 
     # -- finding what was already posted ---------------------------------------------------
 
