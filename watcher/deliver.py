@@ -74,6 +74,7 @@ def _position(q: QueuedAlert) -> tuple[int, int, int]:
 
 
 FOLDED = "folded"  # a SendResult code: nothing was sent, and nothing is to be
+GONE = ("message_not_found", "cant_update_message", "edit_window_closed")  # nothing to edit
 
 
 class Delivery:
@@ -138,10 +139,7 @@ class Delivery:
             alert = story_alert(shown, first.alert_id or 0, card)
             self._pace(first.channel)
             result = self.notifier.update_sources(alert, channel_id, ts)
-            if result.outcome == "sent":
-                stories.shown(self.engine, {s.development: s.version for s in shown})
-            elif result.code in ("message_not_found", "cant_update_message",
-                                 "edit_window_closed"):  # nothing to edit any more
+            if result.outcome == "sent" or result.code in GONE:
                 stories.shown(self.engine, {s.development: s.version for s in shown})
             return result
 

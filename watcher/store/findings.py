@@ -104,7 +104,7 @@ def record_findings(bind: Bind, article_id: int, outcomes: Sequence[Outcome],
             s.add(row)
             rows.append((row, o))
         s.flush()
-        for row, o in rows:
+        for row, _ in rows:
             if row.development_id is None:
                 row.development_id = row.id
                 s.add(row)
