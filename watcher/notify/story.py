@@ -128,7 +128,8 @@ def render(alert: Alert, reply_broadcast: bool = False, mute_hours: float | None
     else:
         return message
     blocks = blocks[:MAX_BLOCKS]
-    message.update(blocks=blocks, text=cut("\n".join(_block_texts(blocks)), TEXT_BUDGET))
+    texts = _block_texts([b for b in blocks if b["type"] != "actions"])
+    message.update(blocks=blocks, text=cut("\n".join(texts), TEXT_BUDGET))
     return message
 
 
