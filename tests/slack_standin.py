@@ -105,7 +105,22 @@ def check_message(text: Any, blocks: Any) -> str | None:
                 if e.get("type") in ("mrkdwn", "plain_text") and (
                         not e.get("text") or _u16(e["text"]) > SECTION_LIMIT):
                     return "invalid_blocks"
-        elif kind in ("divider", "actions", "image", "rich_text"):
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+                return "invalid_blocks"
+            ids = [e.get("action_id") for e in elements if isinstance(e, dict)]
+            if len(ids) != len(elements) or len(set(ids)) != len(ids) \
+                    or len(block.get("block_id") or "") > 255:
+                return "invalid_blocks"
+            for e in elements:
+                t = e.get("text") or {}
+                if e.get("type") == "button" and (
+                        t.get("type") != "plain_text" or not 1 <= len(t.get("text") or "") <= 75
+                        or len(e.get("value") or "") > 2000
+                        or not 1 <= len(e.get("action_id") or "") <= 255):
+                    return "invalid_blocks"
+        elif kind in ("divider", "image", "rich_text"):
             continue
         else:
             return "invalid_blocks"

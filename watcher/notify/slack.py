@@ -24,6 +24,7 @@ from watcher.notify.render import EVENT_TYPE, escape, render_message
 from watcher.notify.story import render as render_story
 
 __all__ = [
+    "BOT_SCOPES",
     "SlackNotifier",
     "classify_api_error",
     "classify_exception",
@@ -31,6 +32,13 @@ __all__ = [
     "make_slack_client",
     "render_message",
 ]
+
+# The bot scopes the calls below need (deploy/slack-app-manifest.yaml asks for exactly these):
+# chat.postMessage and chat.update (chat:write); conversations.history and .replies, the
+# exactly-once check (channels:history, groups:history); conversations.list, a channel name to
+# its id (channels:read, groups:read). chat.getPermalink needs none.
+BOT_SCOPES = ("chat:write", "channels:history", "groups:history", "channels:read",
+              "groups:read")
 
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
@@ -48,7 +56,7 @@ HINTS: Mapping[str, str] = {
     "token_revoked": "the Slack token was revoked; create a new one and set SLACK_BOT_TOKEN",
     "token_expired": "the Slack token expired; refresh it and set SLACK_BOT_TOKEN",
     "missing_scope": "the token lacks a scope (watcher needs chat:write, channels:history, "
-    "groups:history, channels:read)",
+    "groups:history, channels:read, groups:read: deploy/slack-app-manifest.yaml)",
     "msg_too_long": "Slack rejected the message as too long (a watcher rendering bug)",
     "invalid_blocks": "Slack rejected the message blocks (a watcher rendering bug)",
     "no_text": "the message had no text (a watcher rendering bug)",

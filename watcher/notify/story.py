@@ -40,16 +40,18 @@ from watcher.notify.render import (
     link,
     one_line,
     render_message,
+    render_plain,
 )
 from watcher.types import Alert, AlertKind, Story
 
-__all__ = ["ACTIONS", "UNDO", "actions_block", "press_notes", "render", "state_line",
+__all__ = ["ACTIONS", "UNDO", "actions_block", "plain", "press_notes", "render", "state_line",
            "user_mention"]
 
 ACTIONS = ("mute", "not_news")
 UNDO = "undo"
 HIDDEN_FACTS = ("who",)  # the same for every story of a rule: not part of its state line
 STATE_FIRST = ("status", "when", "where")
+MAX_STORIES = 8  # shown in one message (up to 4 blocks each: 50 blocks in all)
 
 
 def user_mention(user: str | None) -> str:
@@ -136,9 +138,9 @@ def render(alert: Alert, reply_broadcast: bool = False, mute_hours: float | None
 def _story_blocks(alert: Alert, mute_hours: float | None,
                   now: datetime | None = None) -> list[dict[str, Any]]:
     """The blocks of a story message (``alert.stories``: the stories it shows)."""
-    stories = alert.stories
+    stories = alert.stories[:MAX_STORIES]
     first = stories[0]
-    several = len(stories) > 1
+    several = len(alert.stories) > 1
     header = first.summary if not several else \
         f"{len(stories)} developments: " + "; ".join(s.summary for s in stories)
     blocks = [_header(header)]
@@ -160,13 +162,32 @@ def _story_blocks(alert: Alert, mute_hours: float | None,
             blocks.append(_context(notes))
         if mute_hours is not None:
             blocks.append(actions_block(story, mute_hours, now))
+    if len(alert.stories) > MAX_STORIES:
+        rest = len(alert.stories) - MAX_STORIES
+        blocks.append(_section(f"_…and {rest} more development{'s' if rest != 1 else ''} "
+                               "in this thread_"))
     if first.evidence.strip():
         evidence = emphasise(cut_raw(one_line(first.evidence), 2500), first.matched)
         blocks.append(_section(f"“{evidence}”"))
     blocks.append(_section(_source_text(alert)))
-    blocks.append(_context(_context_parts(alert, f"{first.updates} update"
-                                              f"{'s' if first.updates != 1 else ''}")))
+    blocks.append(_context(_context_parts(alert, _updates(first.updates))))
     return blocks
+
+
+def _updates(n: int) -> str:
+    return "no updates yet" if n == 0 else f"{n} update{'s' if n != 1 else ''}"
+
+
+def plain(alert: Alert, now: datetime | None = None) -> str:
+    """``render.render_plain``, with each story's state (and who pressed what) after its
+    first line: what the console prints."""
+    lines = render_plain(alert).split("\n")
+    extra = []
+    for story in alert.stories:
+        state = state_line(story).replace("*", "")
+        extra.append(f"  {story.summary}: {state}" if len(alert.stories) > 1 else f"  {state}")
+        extra += [f"  {n.replace('*', '')}" for n in press_notes(story, now)]
+    return "\n".join(lines[:1] + extra + lines[1:])
 
 
 def _reply_extra(joined: Iterable[Story]) -> list[dict[str, Any]]:
