@@ -1,11 +1,17 @@
-"""The delivery stage: the outbox sender.
+"""The delivery stage: the outbox sender, and the stories' messages.
 
-A finding's alert is written with the finding (``store.findings.record_findings``). This stage sends
-pending rows in order, records Slack's answer, retries what can be retried and records what
-cannot. Exactly once, as far as the channel can tell: a row is marked ``sending`` (committed)
-before the notifier is called; a row found in ``sending`` state after a crash may have been
-posted, so the channel's history is searched for its alert id (message metadata) before it is
-sent again.
+A finding's alert is written with the finding (``store.findings.record_findings``), one row per
+message (``analyse.plan_messages``). This stage sends pending rows in order, records Slack's
+answer, retries what can be retried and records what cannot. Exactly once, as far as the
+channel can tell: a row is marked ``sending`` (committed) before the notifier is called; a row
+found in ``sending`` state after a crash may have been posted, so the channel's history is
+searched for its alert id (message metadata) before it is sent again.
+
+One thread per story (``store.stories``): a story's first message (top-level) shows its
+current state; an update is a reply in its thread, unless the story is muted or marked not
+news (then it is recorded, not posted); another outlet only changes the count. Whenever what a
+story shows has moved on, its message is edited in place (``refresh``, ``edit``). A digest's
+stories each get their own message (a *card*) in the digest's thread, which the digest links.
 
 Notifiers only render, send and classify (``watcher.notify``); retries, pacing, threading and
 records live here.

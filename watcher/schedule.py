@@ -199,6 +199,9 @@ class Runner:
                               settings.http.timeout, post=post)
             log.info("serving /healthz, /metrics and /slack/actions on %s",
                      settings.http.listen)
+        elif actions is not None and actions.verifier is not None:
+            log.warning("SLACK_SIGNING_SECRET is set but [http] listen is not: Slack cannot "
+                        "reach POST /slack/actions, so the story buttons do nothing")
         _install_signals(self.stop, self.pipeline)
         self.sched.start()
         self.sched.add_job(self.startup, id="startup", next_run_time=datetime.now(UTC))

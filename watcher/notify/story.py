@@ -153,8 +153,9 @@ def _story_blocks(alert: Alert, mute_hours: float | None,
             lines.append(f"First reported: {link(story.article_url, story.article_title)}")
         blocks.append(_section("\n".join(lines)))
         if story.changes:
-            label = "*Latest change*" + (f" ({link(story.latest_url, story.latest_title)})"
-                                         if story.latest_url else "")
+            # named, not linked: the link is in the reply that reported it
+            title = escape(cut_raw(one_line(story.latest_title), 150))
+            label = "*Latest change*" + (f" (“{title}”)" if title else "")
             texts, _ = _pack([label] + [_change_line(c) for c in story.changes[:10]], 1)
             blocks.append(_section(texts[0]))
         notes = press_notes(story, now)

@@ -26,7 +26,6 @@ from watcher.types import AlertDraft, AlertKind, AlertState, Change
 
 ALERT_CLAIM_LOCK = 7135002  # advisory lock key: alert claims one at a time (PostgreSQL)
 WAITING = (AlertState.PENDING, AlertState.SENDING)
-FIRST_MESSAGE = (AlertKind.NEW, AlertKind.UPDATE)  # what can start a development's thread
 
 
 @dataclass(frozen=True)
@@ -199,30 +198,6 @@ def waiting(engine: Engine, alert_id: int | None) -> bool:
     with Session(engine) as s:
         row = s.get(AlertRow, alert_id)
         return row is not None and row.state in WAITING
-
-
-def development_parent(engine: Engine, development_id: int) -> QueuedAlert | None:
-    """The first message posted for a development (the thread parent), if any."""
-    with Session(engine) as s:
-        row = s.exec(select(AlertRow).where(
-            AlertRow.development_id == development_id, AlertRow.state == AlertState.SENT,
-            col(AlertRow.kind).in_(FIRST_MESSAGE)).order_by(col(AlertRow.id))).first()
-        return decode(row) if row is not None else None
-
-
-def development_waiting(engine: Engine, development_id: int) -> bool:
-    """Whether the development's first message is still on its way (pending or sending)."""
-    with Session(engine) as s:
-        return s.exec(select(AlertRow.id).where(
-            AlertRow.development_id == development_id,
-            col(AlertRow.kind).in_(FIRST_MESSAGE),
-            col(AlertRow.state).in_(WAITING))).first() is not None
-
-
-def development_message(engine: Engine, development_id: int) -> tuple[str, str] | None:
-    """(channel_id, ts) of the first message posted for a development, if any."""
-    q = development_parent(engine, development_id)
-    return (q.channel_id or q.channel, q.ts) if q and q.ts else None
 
 
 def list_alerts(engine: Engine, states: Sequence[str] | None = None,
