@@ -18,7 +18,7 @@ from tests.slack_standin import SlackStandIn
 from watcher.deliver import Delivery
 from watcher.notify.slack import SlackNotifier, make_slack_client
 from watcher.settings import SlackSettings
-from watcher.store import findings, outbox, repo
+from watcher.store import findings, outbox, repo, stories
 from watcher.store.db import make_engine, migrate
 from watcher.types import (
     AlertDraft,
@@ -294,6 +294,11 @@ def test_killed_after_slack_posted_but_before_the_commit_is_not_posted_again(tmp
         assert done.returncode == 0, done.stderr
         assert "was already posted" in done.stderr
         assert ids_posted(slack) == ids
+        # the story of the message found in history has its thread: an update is a reply
+        engine = make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+        threads = {s.development: s.thread_ts for s in stories.of(engine, range(1, 4))}
+        assert threads == {i: m["ts"] for i, m in enumerate(slack.messages, 1)}
+        engine.dispose()
 
 
 def test_two_workers_sending_at_once_keep_each_channel_in_order(pg_url):

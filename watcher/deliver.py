@@ -193,25 +193,32 @@ class Delivery:
             return self._quiet(row, lead, now)
         sources = lead.outlets if lead is not None else 1
         if threads and lead is not None and lead.thread_ts and lead.channel_id:
+            channel_id, thread_ts = lead.channel_id, lead.thread_ts
             if row.kind == AlertKind.NEW and lead.message_ts is None:  # a digest's card
-                result = self._send(row, to_alert(row.id, row.draft, sources, lead.thread_ts,
-                                                  stories=(lead,)))
-                if result.outcome == "sent" and result.ts:
-                    stories.set_card(self.engine, lead.development, result.ts, lead.version)
-                    self._link_cards(lead.channel_id, lead.thread_ts)
+                def card(r: SendResult, story: Story = lead) -> None:
+                    if r.ts:
+                        stories.set_card(self.engine, story.development, r.ts, story.version)
+
+                result = self._send(row, to_alert(row.id, row.draft, sources, thread_ts,
+                                                  stories=(lead,)), card)
+                if result.outcome == "sent":
+                    self._link_cards(channel_id, thread_ts)
                 return result
-            result = self._send(row, to_alert(row.id, row.draft, sources, lead.thread_ts,
-                                              stories=joined))
-            if result.outcome == "sent" and joined:  # they join the story's thread
-                stories.set_thread(self.engine, [s.development for s in joined],
-                                   lead.channel_id, lead.thread_ts, lead.message_ts)
-            return result
+
+            def join(_r: SendResult, message_ts: str | None = lead.message_ts) -> None:
+                stories.set_thread(self.engine, [s.development for s in joined], channel_id,
+                                   thread_ts, message_ts)  # they join the story's thread
+
+            return self._send(row, to_alert(row.id, row.draft, sources, thread_ts,
+                                            stories=joined), join if joined else None)
         shown = tuple(by_dev[d] for d in row.developments if d in by_dev)
-        result = self._send(row, to_alert(row.id, row.draft, sources, stories=shown))
-        if result.outcome == "sent" and result.ts and result.channel and threads:
-            stories.set_thread(self.engine, row.developments, result.channel, result.ts,
-                               result.ts, {s.development: s.version for s in shown})
-        return result
+
+        def start(r: SendResult) -> None:
+            if r.ts and r.channel and threads:
+                stories.set_thread(self.engine, row.developments, r.channel, r.ts, r.ts,
+                                   {s.development: s.version for s in shown})
+
+        return self._send(row, to_alert(row.id, row.draft, sources, stories=shown), start)
 
     def _quiet(self, row: QueuedAlert, story: Story, now: datetime) -> SendResult:
         """A muted or dismissed story's update: recorded, not posted."""
@@ -228,16 +235,15 @@ class Delivery:
         return SendResult("sent", code=FOLDED)
 
     def _send_digest(self, row: QueuedAlert) -> SendResult:
-        result = self._send(row, to_alert(row.id, row.draft, items=tuple(
-            to_alert(i, d) for i, d in row.items)))
-        if result.outcome == "sent" and result.ts and result.channel \
-                and self.notifier.supports_threads:
-            devs = [d for d in (outbox.get_alert(self.engine, i) for i, _ in row.items)
-                    if d is not None and d.development_id is not None]
-            stories.set_thread(self.engine, [d.development_id for d in devs
-                                             if d.development_id is not None],
-                               result.channel, result.ts, None)
-        return result
+        def cards_follow(r: SendResult) -> None:  # its stories' cards go in its thread
+            if r.ts and r.channel and self.notifier.supports_threads:
+                items = (outbox.get_alert(self.engine, i) for i, _ in row.items)
+                stories.set_thread(self.engine, [q.development_id for q in items if q
+                                                 and q.development_id is not None],
+                                   r.channel, r.ts, None)
+
+        return self._send(row, to_alert(row.id, row.draft, items=tuple(
+            to_alert(i, d) for i, d in row.items)), cards_follow)
 
     def _link_cards(self, channel_id: str, thread_ts: str) -> None:
         """Once every story of a digest has its card, the digest links to each."""
@@ -278,12 +284,18 @@ class Delivery:
         self._record(row, result)
         return result
 
-    def _send(self, row: QueuedAlert, alert: Alert) -> SendResult:
+    def _send(self, row: QueuedAlert, alert: Alert,
+              then: Callable[[SendResult], None] | None = None) -> SendResult:
+        """Send (unless a crash left it posted already) and record. ``then`` runs once the
+        message is in Slack, before the row is recorded sent: a crash in between leaves the
+        row ``sending``, so the restart finds the message and runs ``then`` again."""
         if row.state == AlertState.SENDING:
             # A send may have happened before a crash: look before sending again.
             oldest = row.created_at.timestamp() - 60 if row.created_at else None
             found = self.notifier.find_sent(alert, row.channel_id or row.channel, oldest)
             if found is not None and found.outcome == "sent":
+                if then is not None:
+                    then(found)
                 self._record(row, found)
                 log.info("alert %s was already posted (ts %s): not sent again", row.id, found.ts)
                 return found
@@ -297,6 +309,8 @@ class Delivery:
                          attempts=row.attempts + 1, thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
+        if result.outcome == "sent" and then is not None:
+            then(result)
         self._record(row, result)
         return result
 
