@@ -106,9 +106,9 @@ def world(tmp_path):  # type: ignore[no-untyped-def]
         (rules / f.relative_to(ROOT / "rules")).write_text(f.read_text())
     settings = Settings(path=tmp_path / "watcher.toml", slack=SlackSettings(pace=0))
     with SlackStandIn() as slack:
-        notifier = SlackNotifier(make_slack_client("xoxb-test", slack.base_url, 5.0),
-                                 mute_hours=24)
         clock = [T0]
+        notifier = SlackNotifier(make_slack_client("xoxb-test", slack.base_url, 5.0),
+                                 mute_hours=24, clock=lambda: clock[0])
         delivery = Delivery(engine, notifier, settings.slack, clock=lambda: clock[0],
                             owner="test", sleep=lambda s: None)
         actions = Actions(engine, delivery, settings, {"SLACK_SIGNING_SECRET": SECRET},

@@ -14,6 +14,7 @@ import re
 import socket
 import urllib.error
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -146,8 +147,10 @@ class SlackNotifier:
 
     def __init__(self, client: WebClient, reply_broadcast: bool = False,
                  history_pages: int = 5, page_size: int = 200,
-                 mute_hours: float | None = None):
+                 mute_hours: float | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.client = client
+        self.clock = clock  # whether a mute still runs, as a message shows it
         self.reply_broadcast = reply_broadcast
         self.mute_hours = mute_hours  # story buttons (None: no buttons, nobody to press them)
         self.history_pages = history_pages
@@ -158,7 +161,7 @@ class SlackNotifier:
 
     def render(self, alert: Any) -> dict[str, Any]:
         return render_story(alert, reply_broadcast=self.reply_broadcast,
-                            mute_hours=self.mute_hours)
+                            mute_hours=self.mute_hours, now=self.clock())
 
     # -- sending ----------------------------------------------------------------------------
 

@@ -142,7 +142,7 @@ def _story_blocks(alert: Alert, mute_hours: float | None,
     first = stories[0]
     several = len(alert.stories) > 1
     header = first.summary if not several else \
-        f"{len(stories)} developments: " + "; ".join(s.summary for s in stories)
+        f"{len(alert.stories)} developments: " + "; ".join(s.summary for s in stories)
     blocks = [_header(header)]
     for story in stories:
         lines = []
