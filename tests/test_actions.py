@@ -164,7 +164,7 @@ def test_requests_are_verified_before_anything_else(world):
     assert actions.http(big, signed(big))[0] == 413
     junk = b"payload=" + b"[" * 100_000  # deeply nested JSON: refused, not a crash
     assert actions.http(junk, signed(junk))[0] == 400
-    assert actions.done == [] and slack.updates == []
+    assert not actions.done and slack.updates == []
     assert stories.get(engine, 1) is not None and not stories.get(engine, 1).muted(T0)
     off = Actions(engine, delivery, actions.settings, {})
     assert off.http(body, signed(body))[0] == 404  # no signing secret: interactivity off

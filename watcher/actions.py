@@ -26,6 +26,7 @@ import json
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -123,7 +124,7 @@ class Actions:
         self.inbox = settings.rules_dir / "tests" / inbox.FOLDER
         self._queue: queue.Queue[Press | None] = queue.Queue(maxsize=1000)
         self._worker: threading.Thread | None = None
-        self.done: list[Press] = []  # carried out, most recent last (for tests and logs)
+        self.done: deque[Press] = deque(maxlen=100)  # the latest carried out, last last
 
     # -- lifecycle ----------------------------------------------------------------------------
 
