@@ -283,3 +283,36 @@ def test_an_inbox_file_is_never_removed_outside_the_inbox(tmp_path):
     (tmp_path / "inbox").mkdir()
     assert remove_case(outside, tmp_path / "inbox") is False and outside.exists()
     assert remove_case(Path(tmp_path / "inbox" / "gone.yaml"), tmp_path / "inbox") is False
+
+
+def _json_values():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    leaves = st.none() | st.booleans() | st.integers() | st.text(max_size=40)
+    return st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+                        | st.dictionaries(st.text(max_size=12), inner, max_size=6), max_leaves=30)
+
+
+def test_any_json_is_a_press_or_a_refusal_never_a_crash():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    keys = st.sampled_from(["type", "user", "channel", "container", "actions", "id",
+                            "message_ts", "action_id", "value"])
+
+    @settings(max_examples=200, deadline=None)
+    @given(_json_values(), st.lists(st.tuples(keys, _json_values()), max_size=5))
+    def check(noise, patches):  # type: ignore[no-untyped-def]
+        payload = json.loads(json.dumps(DOCUMENTED))
+        action = payload["actions"][0]
+        for key, value in patches:  # a field of the payload or of its action, replaced
+            (payload if key in payload else action)[key] = value
+        for candidate in (noise, payload):
+            try:
+                press = parse_press(candidate)
+            except PayloadError:
+                continue
+            assert press.action in ("mute", "not_news", "undo") and press.development >= 0
+            assert press.user.isalnum() and press.channel_id.isalnum()
+
+    check()
