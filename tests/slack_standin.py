@@ -7,8 +7,9 @@
         slack.updates       # every accepted chat.update
         slack.requests      # every API method called, in order
 
-Web API methods: auth.test, chat.postMessage, chat.update, conversations.history,
-conversations.replies, conversations.list, conversations.info. Bodies may be JSON or form
+Web API methods: auth.test, chat.postMessage, chat.update, chat.getPermalink,
+conversations.history, conversations.replies, conversations.list, conversations.info, and
+apps.connections.open (Socket Mode: answers ``socket_url``, see tests/socket_standin.py). Bodies may be JSON or form
 encoded (blocks/metadata as JSON strings), parameters may also come in the query string.
 Slack's limits are enforced like Slack does (invalid_blocks, msg_too_long, no_text), so a
 message that passes here is not rejected for its size by Slack.
@@ -104,7 +105,22 @@ def check_message(text: Any, blocks: Any) -> str | None:
                 if e.get("type") in ("mrkdwn", "plain_text") and (
                         not e.get("text") or _u16(e["text"]) > SECTION_LIMIT):
                     return "invalid_blocks"
-        elif kind in ("divider", "actions", "image", "rich_text"):
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+                return "invalid_blocks"
+            ids = [e.get("action_id") for e in elements if isinstance(e, dict)]
+            if len(ids) != len(elements) or len(set(ids)) != len(ids) \
+                    or len(block.get("block_id") or "") > 255:
+                return "invalid_blocks"
+            for e in elements:
+                t = e.get("text") or {}
+                if e.get("type") == "button" and (
+                        t.get("type") != "plain_text" or not 1 <= len(t.get("text") or "") <= 75
+                        or len(e.get("value") or "") > 2000
+                        or not 1 <= len(e.get("action_id") or "") <= 255):
+                    return "invalid_blocks"
+        elif kind in ("divider", "image", "rich_text"):
             continue
         else:
             return "invalid_blocks"
@@ -129,6 +145,7 @@ class SlackStandIn:
         self.archived_channels: set[str] = set()
         self.revoked_webhooks: set[str] = set()
         self.bad_token = False
+        self.socket_url: str | None = None  # apps.connections.open answers it (Socket Mode)
         self.delay = 0.0
         self.down_mode = "close"  # or "503"
         self._down = False
@@ -287,6 +304,20 @@ class SlackStandIn:
             return self._post(params)
         if method == "chat.update":
             return self._update(params)
+        if method == "chat.getPermalink":
+            cid, err = self._resolve(params.get("channel"))
+            ts = params.get("message_ts")
+            with self.lock:
+                found = next((m for m in self.messages if m["channel"] == cid
+                              and m["ts"] == ts), None) if not err else None
+            if found is None:
+                return {"ok": False, "error": err or "message_not_found"}
+            link = f"https://standin.slack.test/archives/{cid}/p{ts.replace('.', '')}"
+            if found["thread_ts"]:
+                link += f"?thread_ts={found['thread_ts']}&cid={cid}"
+            return {"ok": True, "channel": cid, "permalink": link}
+        if method == "apps.connections.open":
+            return self._connections_open()
         if method == "conversations.history":
             return self._history(params)
         if method == "conversations.replies":
@@ -305,6 +336,13 @@ class SlackStandIn:
             cid = cid or self.channel_id(params["channel"])
             return {"ok": True, "channel": {"id": cid, "name": self.channel_name(cid)}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _connections_open(self) -> dict[str, Any]:
+        """Socket Mode: the WebSocket URL to connect to (``socket_url``; an app-level token)."""
+        with self.lock:
+            if not self.socket_url:
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_url}
 
     def _post(self, p: dict[str, Any]) -> dict[str, Any]:
         cid, err = self._resolve(p.get("channel"))

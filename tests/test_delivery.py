@@ -18,7 +18,7 @@ from tests.slack_standin import SlackStandIn
 from watcher.deliver import Delivery
 from watcher.notify.slack import SlackNotifier, make_slack_client
 from watcher.settings import SlackSettings
-from watcher.store import findings, outbox, repo
+from watcher.store import findings, outbox, repo, stories
 from watcher.store.db import make_engine, migrate
 from watcher.types import (
     AlertDraft,
@@ -200,13 +200,23 @@ def test_a_flood_of_alerts_for_one_rule_becomes_one_digest(engine):
     with SlackStandIn() as slack:
         d = delivery(engine, slack, clock, digest_after=5)
         d.deliver()
-        assert len(slack.messages) == 2  # one digest for pompeo-trip, one summit alert
-        digest = slack.messages[0]
+        top = [m for m in slack.messages if not m["thread_ts"]]
+        assert len(top) == 2  # one digest for pompeo-trip, one summit alert
+        digest = top[0]
         for n in range(8):
             assert f"https://news.test/pompeo-trip/{n}" in str(digest["blocks"])
-        assert ids_posted(slack)[1] == other
+        assert [m["metadata"]["event_payload"]["alert_id"] for m in top][1] == other
+        # each story has its own message (its card, with its state) in the digest's thread,
+        # and the digest links to each
+        cards = [m for m in slack.messages if m["thread_ts"] == digest["ts"]]
+        assert [c["metadata"]["event_payload"]["alert_id"] for c in cards] == ids
+        for card in cards:
+            assert f"p{card['ts'].replace('.', '')}?thread_ts={digest['ts']}" in str(
+                digest["blocks"])
         states = {r.id: r.state for r in outbox.list_alerts(engine, limit=100)}
-        assert all(states[i] == "folded" for i in ids)
+        assert all(states[i] == "sent" for i in ids)
+        d.deliver()
+        assert len(slack.messages) == 10  # nothing twice
 
 
 def test_sender_killed_at_random_points_loses_nothing_and_posts_nothing_twice(tmp_path):
@@ -284,6 +294,11 @@ def test_killed_after_slack_posted_but_before_the_commit_is_not_posted_again(tmp
         assert done.returncode == 0, done.stderr
         assert "was already posted" in done.stderr
         assert ids_posted(slack) == ids
+        # the story of the message found in history has its thread: an update is a reply
+        engine = make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
+        threads = {s.development: s.thread_ts for s in stories.of(engine, range(1, 4))}
+        assert threads == {i: m["ts"] for i, m in enumerate(slack.messages, 1)}
+        engine.dispose()
 
 
 def test_two_workers_sending_at_once_keep_each_channel_in_order(pg_url):

@@ -38,13 +38,14 @@ from watcher.types import (
     Finding,
     Known,
     KnownOrigin,
+    MessagePlan,
     Novelty,
     Outcome,
     Reprint,
 )
 
 __all__ = ["Analysis", "KnownList", "Matched", "analyse", "baseline_findings", "conclude",
-           "draft", "match", "reprint_decisions"]
+           "draft", "match", "plan_messages", "reprint_decisions"]
 
 
 @dataclass(frozen=True)
@@ -176,26 +177,67 @@ def _alert(f: Finding, d: Decision, article: Article, rules: RuleSet, default_ch
     rule = rules.rules.get(f.rule_id)
     channel = (rule.channel if rule and rule.channel else None) or default_channel
     severity = rule.severity if rule else "info"
+    template = rule.summary if rule else ""
     if d.kind == Novelty.NEW:
-        return draft(AlertKind.NEW, f, d, article, channel, severity)
+        return draft(AlertKind.NEW, f, d, article, channel, severity, template)
     if d.kind == Novelty.UPDATE:
-        return draft(AlertKind.UPDATE, f, d, article, channel, severity)
+        return draft(AlertKind.UPDATE, f, d, article, channel, severity, template)
     matched = d.matched
     if matched is not None and matched.origin == KnownOrigin.ARTICLE \
             and matched.development is not None \
             and (article.outlet or article.url) not in outlets.of(matched.development):
-        return draft(AlertKind.SOURCES, f, d, article, channel, severity)
+        return draft(AlertKind.SOURCES, f, d, article, channel, severity, template)
     return None
 
 
 def draft(kind: AlertKind, f: Finding, d: Decision, article: Article, channel: str,
-          severity: str) -> AlertDraft:
-    """The message for a finding: what a notifier needs."""
+          severity: str, template: str = "") -> AlertDraft:
+    """The message for a finding: what a notifier needs, and what its story shows."""
     return AlertDraft(kind=kind, rule_id=f.rule_id, channel=channel,
                       summary=f.summary or f.rule_id, article_url=article.url,
                       article_title=article.title, evidence=f.evidence, matched=f.matched,
                       changes=d.changes, outlet=article.outlet, published=article.published,
-                      severity=severity, reason=d.reason)
+                      severity=severity, reason=d.reason, facts=dict(f.display),
+                      template=template)
+
+
+def plan_messages(outcomes: Sequence[Outcome], threaded: Collection[int]) -> list[MessagePlan]:
+    """How an article's alerts go out: at most one top-level message per channel.
+
+    ``threaded``: the developments that already have a story (a thread, or one on its way).
+    An update of such a development is a reply in its thread; a new development, or an update
+    of one with no story yet (a development of the baseline), goes out with the others of the
+    article in that channel: together in one new message, or, when the article also updates
+    a story of that channel, in that story's thread (the first one). ``sources`` (another
+    outlet, nothing new) stay one per finding: they only raise a count.
+    """
+    plans: list[MessagePlan] = []
+    by_channel: dict[str, tuple[list[int], list[int]]] = {}  # channel -> (replies, others)
+    for i, o in enumerate(outcomes):
+        a = o.alert
+        if a is None:
+            continue
+        if a.kind == AlertKind.SOURCES:
+            plans.append(MessagePlan(i))
+            continue
+        replies, others = by_channel.setdefault(a.channel, ([], []))
+        story = o.development
+        if a.kind == AlertKind.UPDATE and story is not None and story in threaded:
+            replies.append(i)
+        else:
+            others.append(i)
+    for replies, others in by_channel.values():
+        if replies:
+            # one reply per thread: two findings updating one story go out together
+            threads: dict[int | None, list[int]] = {}
+            for i in replies:
+                threads.setdefault(outcomes[i].development, []).append(i)
+            first, *rest = threads.values()
+            plans.append(MessagePlan(first[0], tuple(first[1:] + others)))
+            plans.extend(MessagePlan(same[0], tuple(same[1:])) for same in rest)
+        elif others:
+            plans.append(MessagePlan(others[0], tuple(others[1:])))
+    return sorted(plans, key=lambda p: p.lead)
 
 
 class KnownList:

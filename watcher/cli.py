@@ -2,7 +2,7 @@
 
     watcher run [--once] [--config PATH]   (--once exits 3 when alerts are left pending)
     watcher migrate
-    watcher rules check|test [PATH]
+    watcher rules check|test [PATH]   (test --inbox: the cases marked not news in Slack)
     watcher rules explain RULE (--text FILE | --url URL) [--date D]
     watcher rules diff [PATH] [--since 30d] [--rule ID]   (exit 1: differences; 2: an error)
     watcher feeds [list] | add URL | remove URL | import OPML
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     tst = command(rsub, "test", help="run the rule unit tests in <rules>/tests/")
     tst.add_argument("path", nargs="?")
     tst.add_argument("--run", metavar="NAME", help="only the tests whose name contains NAME")
+    tst.add_argument("--inbox", action="store_true",
+                     help="the cases marked 'not news' in Slack (<rules>/tests/inbox/)")
     tst.set_defaults(func=cmd_rules_test)
     exp = command(rsub, "explain", help="show what a rule finds in a text or page")
     exp.add_argument("rule")
@@ -256,7 +258,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from watcher.rules import commands
 
-    return commands.test(_rules_path(args), run=args.run)
+    return commands.test(_rules_path(args), run=args.run, inbox=args.inbox)
 
 
 def parse_date(text: str) -> datetime:

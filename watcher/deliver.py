@@ -1,11 +1,17 @@
-"""The delivery stage: the outbox sender.
+"""The delivery stage: the outbox sender, and the stories' messages.
 
-A finding's alert is written with the finding (``store.findings.record_findings``). This stage sends
-pending rows in order, records Slack's answer, retries what can be retried and records what
-cannot. Exactly once, as far as the channel can tell: a row is marked ``sending`` (committed)
-before the notifier is called; a row found in ``sending`` state after a crash may have been
-posted, so the channel's history is searched for its alert id (message metadata) before it is
-sent again.
+A finding's alert is written with the finding (``store.findings.record_findings``), one row per
+message (``analyse.plan_messages``). This stage sends pending rows in order, records Slack's
+answer, retries what can be retried and records what cannot. Exactly once, as far as the
+channel can tell: a row is marked ``sending`` (committed) before the notifier is called; a row
+found in ``sending`` state after a crash may have been posted, so the channel's history is
+searched for its alert id (message metadata) before it is sent again.
+
+One thread per story (``store.stories``): a story's first message (top-level) shows its
+current state; an update is a reply in its thread, unless the story is muted or marked not
+news (then it is recorded, not posted); another outlet only changes the count. Whenever what a
+story shows has moved on, its message is edited in place (``refresh``, ``edit``). A digest's
+stories each get their own message (a *card*) in the digest's thread, which the digest links.
 
 Notifiers only render, send and classify (``watcher.notify``); retries, pacing, threading and
 records live here.
@@ -14,8 +20,10 @@ records live here.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,9 +31,9 @@ from sqlalchemy.engine import Engine
 
 from watcher.notify.base import Notifier, SendResult
 from watcher.settings import SlackSettings
-from watcher.store import findings, outbox
+from watcher.store import outbox, stories
 from watcher.store.outbox import QueuedAlert
-from watcher.types import Alert, AlertDraft, AlertKind, AlertState
+from watcher.types import Alert, AlertDraft, AlertKind, AlertState, Story
 
 if TYPE_CHECKING:
     from watcher.pipeline import CycleReport
@@ -40,7 +48,7 @@ LEASE_SECONDS = 120
 
 
 def to_alert(alert_id: int, draft: AlertDraft, sources: int = 1, thread_ts: str | None = None,
-             items: tuple[Alert, ...] = ()) -> Alert:
+             items: tuple[Alert, ...] = (), stories: tuple[Story, ...] = ()) -> Alert:
     """What a notifier renders: a queued draft, with what delivery knows by now."""
     return Alert(
         id=alert_id, kind=draft.kind, rule_id=draft.rule_id, channel=draft.channel,
@@ -48,12 +56,31 @@ def to_alert(alert_id: int, draft: AlertDraft, sources: int = 1, thread_ts: str 
         article_title=draft.article_title, evidence=draft.evidence, matched=draft.matched,
         changes=draft.changes, outlet=draft.outlet, published=draft.published,
         severity=draft.severity, sources=sources, thread_ts=thread_ts, items=items,
+        stories=stories,
     )
 
 
-def _position(q: QueuedAlert) -> int:
-    """Where an alert goes in its channel's order: a digest takes its first item's place."""
-    return q.items[0][0] if q.kind == AlertKind.DIGEST and q.items else q.id
+def story_alert(shown: list[Story], alert_id: int, thread_ts: str | None = None) -> Alert:
+    """The message that shows these stories (their thread's first message, or a card)."""
+    first = shown[0]
+    return Alert(id=alert_id, kind=AlertKind.NEW, rule_id=first.rule_id,
+                 channel=first.channel_id or first.channel, summary=first.summary,
+                 article_url=first.article_url, article_title=first.article_title,
+                 evidence=first.evidence, matched=first.matched, outlet=first.outlet,
+                 published=first.published, severity=first.severity, sources=first.outlets,
+                 thread_ts=thread_ts, stories=tuple(shown))
+
+
+def _position(q: QueuedAlert) -> tuple[int, int, int]:
+    """Where an alert goes in its channel's order: a digest takes its first item's place,
+    just before it (its items are posted in its thread)."""
+    if q.kind == AlertKind.DIGEST and q.items:
+        return (q.items[0][0], 0, q.id)
+    return (q.id, 1, q.id)
+
+
+FOLDED = "folded"  # a SendResult code: nothing was sent, and nothing is to be
+GONE = ("message_not_found", "cant_update_message", "edit_window_closed")  # nothing to edit
 
 
 class Delivery:
@@ -67,9 +94,11 @@ class Delivery:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.owner = owner
         self.sleep = sleep
+        self._edits = threading.Lock()  # one edit at a time: a later state never loses
 
     def deliver(self, report: CycleReport | None = None) -> None:
-        """Send every due alert once. Stops early for a channel that asks us to wait."""
+        """Send every due alert once, then bring the messages of stories that moved on up to
+        date. Stops early for a channel that asks us to wait."""
         now = self.clock()
         rows = outbox.claim_alerts(self.engine, now, self.owner, self.lease)
         rows = self._fold_floods(rows, now)
@@ -84,25 +113,56 @@ class Delivery:
             if result.outcome == "retry":
                 blocked.add(row.channel)
             if report is not None:
-                if result.outcome == "sent":
+                if result.outcome == "sent" and result.code != FOLDED:
                     report.alerts_sent += 1
                 elif result.outcome == "failed":
                     report.alerts_failed += 1
+        self.refresh()
         if report is not None:
             counts = outbox.alert_counts(self.engine)
             report.alerts_pending = sum(counts.get(s, 0) for s in outbox.WAITING)
 
+    def refresh(self, limit: int = 20) -> None:
+        """Edit the messages that show an older state of their stories than stored."""
+        if not self.notifier.supports_threads:
+            return
+        for channel_id, ts in stories.stale_messages(self.engine, limit):
+            result = self.edit(channel_id, ts)
+            if result.outcome != "sent":
+                log.warning("story message %s could not be brought up to date: %s", ts,
+                            result.reason)
+                if result.outcome == "retry":
+                    return
+
+    def edit(self, channel_id: str, ts: str) -> SendResult:
+        """Show the current state of the stories of the message at ``ts`` (``chat.update``)."""
+        with self._edits:
+            shown = stories.message_stories(self.engine, channel_id, ts)
+            if not shown:
+                return SendResult("sent", code=FOLDED)
+            first = shown[0]
+            card = first.thread_ts if first.thread_ts != ts else None
+            alert = story_alert(shown, first.alert_id or 0, card)
+            self._pace(first.channel)
+            result = self.notifier.update_sources(alert, channel_id, ts)
+            if result.outcome == "sent" or result.code in GONE:
+                stories.shown(self.engine, {s.development: s.version for s in shown})
+            return result
+
     def _fold_floods(self, rows: list[QueuedAlert], now: datetime) -> list[QueuedAlert]:
         """Flood control: when a rule has more than ``digest_after`` alerts within the window
-        (sent recently plus waiting now), its waiting new alerts go out as one digest."""
+        (sent recently plus waiting now), its waiting new alerts go out as one digest. With
+        threads, each of them then goes out in the digest's thread (its story's card)."""
         limit, window = self.settings.digest_after, self.settings.digest_window
         if limit <= 0:
             return rows
         fresh: dict[tuple[str, str], list[QueuedAlert]] = {}
         for r in rows:
-            if r.kind == AlertKind.NEW and r.state == AlertState.PENDING and r.attempts == 0:
+            if r.kind == AlertKind.NEW and r.state == AlertState.PENDING and r.attempts == 0 \
+                    and not (r.error or "").startswith(outbox.IN_DIGEST):
                 fresh.setdefault((r.rule_id, r.channel), []).append(r)
         folded: set[int] = set()
+        cards = self.notifier.supports_threads
         for (rule_id, channel), group in fresh.items():
             if len(group) < 2:
                 continue
@@ -110,32 +170,132 @@ class Delivery:
             if recent + len(group) <= limit:
                 continue
             digest = outbox.fold_into_digest(self.engine, [r.id for r in group],
-                                             rule_id, channel, self.owner, now)
+                                             rule_id, channel, self.owner, now, cards=cards)
             log.info("flood control: %d alerts of %s sent as digest #%s", len(group), rule_id,
                      digest.id)
-            folded.update(r.id for r in group)
+            if not cards:
+                folded.update(r.id for r in group)
             rows.append(digest)
         return sorted((r for r in rows if r.id not in folded), key=_position)
 
     def _deliver_one(self, row: QueuedAlert) -> SendResult:
         if row.kind == AlertKind.DIGEST:
-            return self._send(row, to_alert(row.id, row.draft, items=tuple(
-                to_alert(i, d) for i, d in row.items)))
-        thread = None
-        if row.kind in (AlertKind.UPDATE, AlertKind.SOURCES) and row.development_id:
-            thread = outbox.development_message(self.engine, row.development_id)
+            return self._send_digest(row)
         if row.kind == AlertKind.SOURCES:
-            return self._update_sources(row, thread)
-        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0)) or 1
-        thread_ts = thread[1] if thread and self.notifier.supports_threads else None
-        return self._send(row, to_alert(row.id, row.draft, sources=sources, thread_ts=thread_ts))
+            return self._recount(row)
+        threads = self.notifier.supports_threads
+        by_dev = {s.development: s for s in stories.of(self.engine, row.developments)}
+        lead = by_dev.get(row.development_id or 0)
+        joined = tuple(by_dev[d] for d in row.developments[1:] if d in by_dev)
+        now = self.clock()
+        if row.kind == AlertKind.UPDATE and lead is not None and not joined \
+                and (lead.dismissed or lead.muted(now)):
+            return self._quiet(row, lead, now)
+        sources = lead.outlets if lead is not None else 1
+        if threads and lead is not None and lead.thread_ts and lead.channel_id:
+            channel_id, thread_ts = lead.channel_id, lead.thread_ts
+            if row.kind == AlertKind.NEW and lead.message_ts is None:  # a digest's card
+                def card(r: SendResult, story: Story = lead) -> None:
+                    if r.ts:
+                        stories.set_card(self.engine, story.development, r.ts, story.version)
 
-    def _send(self, row: QueuedAlert, alert: Alert) -> SendResult:
+                result = self._send(row, to_alert(row.id, row.draft, sources, thread_ts,
+                                                  stories=(lead,)), card)
+                if result.outcome == "sent":
+                    self._link_cards(channel_id, thread_ts)
+                return result
+
+            def join(_r: SendResult, message_ts: str | None = lead.message_ts) -> None:
+                stories.set_thread(self.engine, [s.development for s in joined], channel_id,
+                                   thread_ts, message_ts)  # they join the story's thread
+
+            return self._send(row, to_alert(row.id, row.draft, sources, thread_ts,
+                                            stories=joined), join if joined else None)
+        shown = tuple(by_dev[d] for d in row.developments if d in by_dev)
+
+        def start(r: SendResult) -> None:
+            if r.ts and r.channel and threads:
+                stories.set_thread(self.engine, row.developments, r.channel, r.ts, r.ts,
+                                   {s.development: s.version for s in shown})
+
+        return self._send(row, to_alert(row.id, row.draft, sources, stories=shown), start)
+
+    def _quiet(self, row: QueuedAlert, story: Story, now: datetime) -> SendResult:
+        """A muted or dismissed story's update: recorded, not posted."""
+        if story.dismissed:
+            why = f"not posted: story #{story.development} marked not news by " \
+                  f"{story.dismissed_by}"
+        else:
+            until = story.muted_until.isoformat() if story.muted_until else "?"
+            why = f"not posted: story #{story.development} muted by {story.muted_by} " \
+                  f"until {until}"
+        outbox.set_alert(self.engine, row.id, state=AlertState.FOLDED, error=why,
+                         lease_owner=None, lease_until=None)
+        log.info("alert %s %s", row.id, why)
+        return SendResult("sent", code=FOLDED)
+
+    def _send_digest(self, row: QueuedAlert) -> SendResult:
+        def cards_follow(r: SendResult) -> None:  # its stories' cards go in its thread
+            if r.ts and r.channel and self.notifier.supports_threads:
+                items = (outbox.get_alert(self.engine, i) for i, _ in row.items)
+                stories.set_thread(self.engine, [q.development_id for q in items if q
+                                                 and q.development_id is not None],
+                                   r.channel, r.ts, None)
+
+        return self._send(row, to_alert(row.id, row.draft, items=tuple(
+            to_alert(i, d) for i, d in row.items)), cards_follow)
+
+    def _link_cards(self, channel_id: str, thread_ts: str) -> None:
+        """Once every story of a digest has its card, the digest links to each."""
+        cards = stories.thread_stories(self.engine, channel_id, thread_ts)
+        if not cards or any(s.message_ts is None for s in cards):
+            return
+        digest = outbox.posted_at(self.engine, channel_id, thread_ts)
+        permalink = getattr(self.notifier, "permalink", None)
+        if digest is None or digest.kind != AlertKind.DIGEST or permalink is None:
+            return
+        items = tuple(replace(story_alert([s], s.alert_id or 0), permalink=permalink(
+            channel_id, s.message_ts)) for s in cards if s.message_ts)
+        self._pace(digest.channel)
+        result = self.notifier.update_sources(to_alert(digest.id, digest.draft, items=items),
+                                              channel_id, thread_ts)
+        if result.outcome != "sent":
+            log.warning("digest %s: could not link its stories: %s", digest.id, result.reason)
+
+    def _recount(self, row: QueuedAlert) -> SendResult:
+        """Another outlet reports a story: its message shows the new count (no post)."""
+        story = stories.get(self.engine, row.development_id or 0)
+        if story is not None and story.message_ts is None and self.notifier.supports_threads \
+                and outbox.waiting(self.engine, story.alert_id):
+            result = SendResult("retry", retry_after=5.0, reason="the first message is not "
+                                "posted yet", code="waiting")
+            self._record(row, result)
+            return result
+        if story is None or story.message_ts is None or story.channel_id is None \
+                or story.dismissed or not self.notifier.supports_threads:
+            why = "story marked not news" if story is not None and story.dismissed else \
+                "no message to update"
+            outbox.set_alert(self.engine, row.id, state=AlertState.FOLDED, lease_owner=None,
+                             error=why, lease_until=None)
+            return SendResult("sent", code=FOLDED)
+        result = self.edit(story.channel_id, story.message_ts)
+        if result.outcome == "sent":
+            result = SendResult("sent", ts=story.message_ts, channel=story.channel_id)
+        self._record(row, result)
+        return result
+
+    def _send(self, row: QueuedAlert, alert: Alert,
+              then: Callable[[SendResult], None] | None = None) -> SendResult:
+        """Send (unless a crash left it posted already) and record. ``then`` runs once the
+        message is in Slack, before the row is recorded sent: a crash in between leaves the
+        row ``sending``, so the restart finds the message and runs ``then`` again."""
         if row.state == AlertState.SENDING:
             # A send may have happened before a crash: look before sending again.
             oldest = row.created_at.timestamp() - 60 if row.created_at else None
             found = self.notifier.find_sent(alert, row.channel_id or row.channel, oldest)
             if found is not None and found.outcome == "sent":
+                if then is not None:
+                    then(found)
                 self._record(row, found)
                 log.info("alert %s was already posted (ts %s): not sent again", row.id, found.ts)
                 return found
@@ -149,28 +309,8 @@ class Delivery:
                          attempts=row.attempts + 1, thread_ts=alert.thread_ts)
         self._pace(row.channel)
         result = self.notifier.send(alert)
-        self._record(row, result)
-        return result
-
-    def _update_sources(self, row: QueuedAlert, thread: tuple[str, str] | None) -> SendResult:
-        if thread is None and self.notifier.supports_threads \
-                and outbox.development_waiting(self.engine, row.development_id or 0):
-            result = SendResult("retry", retry_after=5.0, reason="the first message is not "
-                                "posted yet", code="waiting")
-            self._record(row, result)
-            return result
-        if thread is None or not self.notifier.supports_threads:
-            outbox.set_alert(self.engine, row.id, state=AlertState.FOLDED, lease_owner=None,
-                             error="no message to update", lease_until=None)
-            return SendResult("sent")
-        parent = outbox.development_parent(self.engine, row.development_id or 0)
-        sources = len(findings.outlets_of_development(self.engine, row.development_id or 0))
-        shown = parent or row
-        alert = to_alert(shown.id, shown.draft, sources=max(sources, 1))
-        self._pace(row.channel)
-        result = self.notifier.update_sources(alert, thread[0], thread[1])
-        if result.outcome == "sent":
-            result = SendResult("sent", ts=thread[1], channel=thread[0])
+        if result.outcome == "sent" and then is not None:
+            then(result)
         self._record(row, result)
         return result
 

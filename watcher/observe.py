@@ -13,7 +13,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -140,13 +140,20 @@ class Health:
         return True, "ok"
 
 
+PostHandler = Callable[[bytes, Mapping[str, str]], tuple[int, bytes]]
+
+
 def serve_http(listen: str, metrics: Metrics, health: Health,
-               timeout: float = 10.0) -> ThreadingHTTPServer:
+               timeout: float = 10.0, post: Mapping[str, tuple[int, PostHandler]] | None = None
+               ) -> ThreadingHTTPServer:
     """Start the /healthz and /metrics endpoint in a daemon thread.
 
     ``listen`` is ``host:port``; an IPv6 host goes in brackets (``[::1]:9464``). A client that
     does not send its request within ``timeout`` seconds (or stops reading the answer) is
-    disconnected, so slow clients cannot pile up threads."""
+    disconnected, so slow clients cannot pile up threads. ``post`` maps a path to (the
+    largest body it takes, its handler), e.g. Slack's ``/slack/actions``
+    (``watcher.actions``): a body over the limit is refused before it is read."""
+    routes = dict(post or {})
     host, _, port = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
 
@@ -162,6 +169,25 @@ def serve_http(listen: str, metrics: Metrics, health: Health,
                 self._reply(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
             else:
                 self._reply(404, b"try /healthz or /metrics\n", "text/plain")
+
+        def do_POST(self) -> None:
+            route = routes.get(self.path.split("?", 1)[0])
+            if route is None:
+                self._reply(404, b"not found\n", "text/plain")
+                return
+            limit, handler = route
+            try:
+                length = int(self.headers.get("Content-Length") or "")
+            except ValueError:
+                self._reply(411, b"Content-Length required\n", "text/plain")
+                return
+            if not 0 <= length <= limit:
+                self.close_connection = True
+                self._reply(413, b"too large\n", "text/plain")
+                return
+            body = self.rfile.read(length)
+            status, answer = handler(body, dict(self.headers.items()))
+            self._reply(status, answer, "text/plain")
 
         def _reply(self, status: int, body: bytes, ctype: str) -> None:
             self.send_response(status)

@@ -33,6 +33,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from watcher import sdnotify
+from watcher.actions import MAX_BODY
 from watcher.observe import serve_http
 from watcher.pipeline import CycleReport, Pipeline
 from watcher.settings import Settings
@@ -191,6 +192,8 @@ class Runner:
             self.sched.add_job(self.summary, "interval", seconds=SUMMARY_EVERY, id="summary",
                                next_run_time=now)
         self.wakeup.start()
+        if self.service.socket is not None:
+            self.service.socket.start()
 
     def startup(self, attempt: int = 0) -> None:
         """Migrate and load rules and baseline; until the database answers, retry (and let
@@ -214,10 +217,18 @@ class Runner:
         """Run until ``stop`` is set (SIGTERM/SIGINT in the main thread), then stop cleanly."""
         settings = self.service.settings
         http = None
+        actions = self.service.actions
+        if actions is not None:
+            actions.start()
         if settings.http.listen:
+            post = {"/slack/actions": (MAX_BODY, actions.http)} if actions is not None else None
             http = serve_http(settings.http.listen, self.metrics, self.health,
-                              settings.http.timeout)
-            log.info("serving /healthz and /metrics on %s", settings.http.listen)
+                              settings.http.timeout, post=post)
+            log.info("serving /healthz, /metrics and /slack/actions on %s",
+                     settings.http.listen)
+        elif actions is not None and actions.verifier is not None:
+            log.warning("SLACK_SIGNING_SECRET is set but [http] listen is not: Slack cannot "
+                        "reach POST /slack/actions, so the story buttons do nothing")
         _install_signals(self.stop, self.pipeline)
         self.sched.start()
         self.sched.add_job(self.startup, id="startup", next_run_time=datetime.now(UTC))
@@ -237,6 +248,10 @@ class Runner:
         closer.start()
         closer.join(GRACE_SECONDS)
         self.wakeup.close()
+        if self.service.socket is not None:
+            self.service.socket.close()
+        if actions is not None:
+            actions.close()
         if http is not None:
             http.shutdown()
         if closer.is_alive():

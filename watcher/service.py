@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from watcher import redact
+from watcher.actions import Actions
 from watcher.deliver import Delivery
 from watcher.errors import RuleError
 from watcher.notify import make_notifier
@@ -18,6 +19,7 @@ from watcher.observe import Health, Metrics
 from watcher.pipeline import Pipeline, worker_name
 from watcher.schedule import tick_seconds_for
 from watcher.settings import Settings
+from watcher.socket_mode import SocketMode
 from watcher.store.db import make_engine
 from watcher.types import Alert, AlertKind
 
@@ -33,6 +35,8 @@ class Service:
     pipeline: Pipeline
     metrics: Metrics
     health: Health
+    actions: Actions | None = None  # Slack's buttons (``watcher.actions``)
+    socket: SocketMode | None = None  # Socket Mode, with SLACK_APP_TOKEN
 
     def close(self) -> None:
         self.pipeline.close()
@@ -69,4 +73,8 @@ def build(settings: Settings, env: Mapping[str, str] | None = None,
     # A first poll of many feeds can take minutes: unhealthy means no cycle finished for
     # ten minutes (or ten ticks), or the database does not answer.
     health = Health(engine, max_cycle_age=max(600.0, 10 * tick_seconds_for(settings)))
-    return Service(settings, engine, notifier, delivery, pipeline, Metrics(), health)
+    actions = Actions(engine, delivery, settings, env)
+    app_token = (env.get("SLACK_APP_TOKEN") or "").strip()
+    socket = SocketMode(app_token, settings.slack, actions) if app_token else None
+    return Service(settings, engine, notifier, delivery, pipeline, Metrics(), health, actions,
+                   socket)

@@ -34,6 +34,7 @@ class SlackSettings:
     digest_window: int = 600  # seconds
     broadcast_updates: bool = False  # also show thread replies (updates) in the channel
     once_wait: float = 30.0  # seconds `run --once` may wait in all for Slack (Retry-After)
+    mute_hours: float = 24.0  # the Mute button: no posts for the story for this long
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,60 @@ class AlertDraft:
     published: datetime | None = None
     severity: str = "info"
     reason: str = ""  # the decision's reason
+    facts: Mapping[str, str] = field(default_factory=dict)  # fact name -> shown value
+    template: str = ""  # the rule's summary template, to re-render the story's current state
+
+
+@dataclass(frozen=True)
+class MessagePlan:
+    """Which of an article's outcomes go out in one message (``analyse.plan_messages``): the
+    ``lead`` outcome's message, carrying the ``joined`` outcomes' new developments too. One
+    article makes at most one top-level message per channel; a development that has a thread
+    gets its reply there, and the article's new developments join the first such thread."""
+
+    lead: int  # index in the outcomes
+    joined: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Story:
+    """A development as its Slack thread shows it (``watcher.store.stories``): the current
+    state (facts as shown, the first report, the latest change), where its message is, and
+    what the team did about it (muted until, dismissed as not news, by whom)."""
+
+    development: int  # the id of its first finding
+    rule_id: str
+    channel: str
+    summary: str  # the rule's summary over the current facts
+    facts: Mapping[str, str] = field(default_factory=dict)  # fact name -> shown value, current
+    severity: str = "info"
+    article_url: str = ""  # the first report
+    article_title: str = ""
+    outlet: str | None = None
+    published: datetime | None = None
+    evidence: str = ""
+    matched: tuple[str, ...] = ()
+    latest_url: str | None = None  # the report of the latest change, if any
+    latest_title: str = ""
+    changes: tuple[Change, ...] = ()  # the latest change
+    updates: int = 0
+    outlets: int = 1
+    channel_id: str | None = None  # where its thread is, once posted
+    thread_ts: str | None = None
+    message_ts: str | None = None  # the message showing its state (a card, in a digest's thread)
+    alert_id: int | None = None  # the outbox row of its first message (its metadata's id)
+    version: int = 0  # of what its message shows (each change counts one)
+    muted_until: datetime | None = None
+    muted_by: str | None = None  # a Slack user id
+    dismissed_by: str | None = None  # a Slack user id: "not news"
+    dismissed_at: datetime | None = None
+
+    def muted(self, now: datetime) -> bool:
+        return self.muted_until is not None and self.muted_until > now
+
+    @property
+    def dismissed(self) -> bool:
+        return self.dismissed_by is not None
 
 
 @dataclass(frozen=True)
@@ -243,3 +297,7 @@ class Alert:
     sources: int = 1  # outlets reporting this development
     thread_ts: str | None = None  # parent message when this is a follow-up
     items: tuple[Alert, ...] = ()  # the alerts a digest stands for
+    # A story message (top-level): the stories of its thread, in their current state; a reply:
+    # the new developments that join the thread with it.
+    stories: tuple[Story, ...] = ()
+    permalink: str | None = None  # a digest's item: its story's card, in the digest's thread

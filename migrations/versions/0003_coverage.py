@@ -1,11 +1,8 @@
 """coverage: rules gone silent, feeds gone empty, the daily summary (issue 16)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-01 06:30:00
-
-Depends on the head when it was written (0001). Issue 15 adds 0002 at the same time: at
-merge, ``down_revision`` here becomes "0002" so the history stays one line.
 """
 from typing import Sequence, Union
 
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0003'
-down_revision: Union[str, None] = '0001'
+down_revision: Union[str, None] = '0002'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -31,6 +31,7 @@ __all__ = [
     "render_plain",
 ]
 
+INTERACTIVE = ("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 NO_SLACK_WARNING = "no SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL set: alerts are printed to stdout"
 WEBHOOK_WARNING = (
     "SLACK_WEBHOOK_URL is set: webhook mode cannot reply in threads, edit source counts or look"
@@ -50,5 +51,8 @@ def make_notifier(settings: SlackSettings, env: Mapping[str, str]) -> tuple[Noti
         return WebhookNotifier(webhook, timeout=settings.timeout), warning
     if token:
         client = make_slack_client(token, settings.base_url, settings.timeout)
-        return SlackNotifier(client, reply_broadcast=settings.broadcast_updates), None
+        # Buttons only when someone can press them: an interactivity endpoint or Socket Mode.
+        interactive = any((env.get(k) or "").strip() for k in INTERACTIVE)
+        return SlackNotifier(client, reply_broadcast=settings.broadcast_updates,
+                             mute_hours=settings.mute_hours if interactive else None), None
     return ConsoleNotifier(), NO_SLACK_WARNING

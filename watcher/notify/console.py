@@ -7,7 +7,7 @@ import threading
 from typing import Any, TextIO
 
 from watcher.notify.base import SendResult, sent
-from watcher.notify.render import render_plain
+from watcher.notify.story import plain
 
 
 class ConsoleNotifier:
@@ -30,7 +30,7 @@ class ConsoleNotifier:
 
     def send(self, alert: Any) -> SendResult:
         ts = self._next_ts()
-        self._write(render_plain(alert))
+        self._write(plain(alert))
         return sent(ts=ts, channel=alert.channel)
 
     def update_sources(self, alert: Any, channel: str, ts: str) -> SendResult:

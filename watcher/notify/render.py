@@ -270,6 +270,8 @@ def _digest_line(item: Alert) -> str:
     parts = [f"• *{summary}*", link(item.article_url, item.article_title)]
     if item.outlet:
         parts.append(escape(cut_raw(one_line(item.outlet), 60)))
+    if item.permalink:
+        parts.append(link(item.permalink, "thread"))
     return cut(" — ".join(parts), LINE_LIMIT)
 
 

@@ -14,6 +14,7 @@ import re
 import socket
 import urllib.error
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -21,8 +22,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from watcher.notify.base import SendResult, failed, retry, sent
 from watcher.notify.render import EVENT_TYPE, escape, render_message
+from watcher.notify.story import render as render_story
 
 __all__ = [
+    "BOT_SCOPES",
     "SlackNotifier",
     "classify_api_error",
     "classify_exception",
@@ -30,6 +33,13 @@ __all__ = [
     "make_slack_client",
     "render_message",
 ]
+
+# The bot scopes the calls below need (deploy/slack-app-manifest.yaml asks for exactly these):
+# chat.postMessage and chat.update (chat:write); conversations.history and .replies, the
+# exactly-once check (channels:history, groups:history); conversations.list, a channel name to
+# its id (channels:read, groups:read). chat.getPermalink needs none.
+BOT_SCOPES = ("chat:write", "channels:history", "groups:history", "channels:read",
+              "groups:read")
 
 RETRYABLE_ERRORS = frozenset(
     {"ratelimited", "rate_limited", "service_unavailable", "internal_error", "fatal_error",
@@ -47,7 +57,7 @@ HINTS: Mapping[str, str] = {
     "token_revoked": "the Slack token was revoked; create a new one and set SLACK_BOT_TOKEN",
     "token_expired": "the Slack token expired; refresh it and set SLACK_BOT_TOKEN",
     "missing_scope": "the token lacks a scope (watcher needs chat:write, channels:history, "
-    "groups:history, channels:read)",
+    "groups:history, channels:read, groups:read: deploy/slack-app-manifest.yaml)",
     "msg_too_long": "Slack rejected the message as too long (a watcher rendering bug)",
     "invalid_blocks": "Slack rejected the message blocks (a watcher rendering bug)",
     "no_text": "the message had no text (a watcher rendering bug)",
@@ -136,9 +146,13 @@ class SlackNotifier:
     supports_threads = True
 
     def __init__(self, client: WebClient, reply_broadcast: bool = False,
-                 history_pages: int = 5, page_size: int = 200):
+                 history_pages: int = 5, page_size: int = 200,
+                 mute_hours: float | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self.client = client
+        self.clock = clock  # whether a mute still runs, as a message shows it
         self.reply_broadcast = reply_broadcast
+        self.mute_hours = mute_hours  # story buttons (None: no buttons, nobody to press them)
         self.history_pages = history_pages
         self.page_size = page_size
         self._channel_ids: dict[str, str] = {}
@@ -146,7 +160,8 @@ class SlackNotifier:
     # -- rendering --------------------------------------------------------------------------
 
     def render(self, alert: Any) -> dict[str, Any]:
-        return render_message(alert, reply_broadcast=self.reply_broadcast)
+        return render_story(alert, reply_broadcast=self.reply_broadcast,
+                            mute_hours=self.mute_hours, now=self.clock())
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -187,6 +202,13 @@ class SlackNotifier:
         if error:
             return error
         return sent(ts=response.get("ts") or ts, channel=response.get("channel") or channel)
+
+    def permalink(self, channel: str, ts: str) -> str | None:
+        """A link to the message at ``ts`` (``chat.getPermalink``), None when Slack says no."""
+        response, error = self._call(self.client.chat_getPermalink,
+                                     channel=self._resolve(channel)[0] or channel,
+                                     message_ts=ts)
+        return None if error else response.get("permalink")
 
     # -- finding what was already posted ---------------------------------------------------
 

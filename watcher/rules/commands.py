@@ -9,6 +9,7 @@ from pathlib import Path
 
 from watcher.errors import RuleError, RuleErrors
 from watcher.rules.explain import explain
+from watcher.rules.inbox import FOLDER as INBOX
 from watcher.rules.loader import load_rule_file, load_ruleset
 from watcher.rules.places_file import PLACES_FILE, load_places_file
 from watcher.rules.testing import run_test_files
@@ -54,13 +55,20 @@ def check(path: Path) -> int:
     return 0
 
 
-def test(path: Path, run: str | None = None) -> int:
+def test(path: Path, run: str | None = None, inbox: bool = False) -> int:
     """Run the rule unit tests in ``<rules>/tests/*.yaml`` against the rules in ``<rules>``
-    (with ``run``, only the tests whose name contains it)."""
+    (with ``run``, only the tests whose name contains it; with ``inbox``, the cases in
+    ``<rules>/tests/inbox/``: articles marked "not news" in Slack, ``watcher.rules.inbox``)."""
     path = Path(path)
     rules_dir = path if path.is_dir() and path.name != "tests" else \
         (path.parent.parent if path.is_file() else path.parent)
     tests_dir = path if path.is_dir() and path.name == "tests" else rules_dir / "tests"
+    if inbox:
+        tests_dir = tests_dir / INBOX
+        if path.is_file() or not tests_dir.is_dir() or not any(tests_dir.glob("*.yaml")):
+            print(f"no cases in the inbox ({tests_dir}): nothing was marked not news")
+            return 0
+        path = tests_dir
     test_files = [path] if path.is_file() else sorted(tests_dir.glob("*.yaml"))
     ruleset, errors = load_ruleset(rules_dir)
     for err in errors:

@@ -37,7 +37,9 @@ from watcher.rules.evaluate import parse_datetime, run_cases
 from watcher.rules.schema import RuleSet
 from watcher.types import Article, Decision, Finding, Novelty
 
-CASE_KEYS = {"name", "published", "title", "text", "baseline", "expect", "rules"}
+# url, finding and marked_by only inform (the inbox's cases: ``watcher.rules.inbox``)
+CASE_KEYS = {"name", "published", "title", "text", "baseline", "expect", "rules", "url",
+             "finding", "marked_by"}
 EXPECT_KEYS = {"rule", "kind", "facts"}
 
 
@@ -51,7 +53,8 @@ class CaseResult:
 
 
 def _article(item: dict[str, Any], file: str, index: int) -> Article:
-    return Article(url=f"test:{Path(file).name}#{index}", title=str(item.get("title") or ""),
+    return Article(url=str(item.get("url") or f"test:{Path(file).name}#{index}"),
+                   title=str(item.get("title") or ""),
                    text=str(item.get("text") or ""),
                    published=parse_datetime(item.get("published")))
 

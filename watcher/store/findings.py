@@ -17,10 +17,11 @@ from sqlalchemy import delete, or_, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from watcher.store import outbox
+from watcher.analyse import plan_messages
+from watcher.store import outbox, stories
 from watcher.store.models import ArticleRow, FindingRow, RuleStateRow, stored_id, utc
 from watcher.store.repo import Bind, wake
-from watcher.types import Article, Finding, Known, KnownOrigin, Novelty, Outcome
+from watcher.types import AlertKind, Article, Finding, Known, KnownOrigin, Novelty, Outcome
 
 
 def _known_query() -> Any:
@@ -103,15 +104,48 @@ def record_findings(bind: Bind, article_id: int, outcomes: Sequence[Outcome],
             s.add(row)
             rows.append((row, o))
         s.flush()
-        for row, o in rows:
+        for row, _ in rows:
             if row.development_id is None:
                 row.development_id = row.id
                 s.add(row)
-            if o.alert is not None:
-                alert_ids.append(outbox.enqueue(s, row.id, row.development_id, o.alert, now))
+        alert_ids = _enqueue(s, rows, now)
         if alert_ids:
             wake(s.connection(), "alerts")
         s.commit()
+    return alert_ids
+
+
+def _enqueue(s: Session, rows: Sequence[tuple[FindingRow, Outcome]], now: datetime
+             ) -> list[int]:
+    """The article's messages (``analyse.plan_messages``: at most one top-level message per
+    channel), and their stories moved on, in the caller's transaction."""
+    outcomes = [o for _, o in rows]
+    developments = [stored_id(r.development_id) for r, _ in rows]
+    # which had a story before this article: those get replies
+    before = stories.threaded(s, [d for o, d in zip(outcomes, developments, strict=True)
+                                  if o.alert is not None and o.alert.kind != AlertKind.NEW
+                                  and o.development is not None])
+    for (_row, o), dev in zip(rows, developments, strict=True):
+        if o.alert is None:
+            continue
+        if o.alert.kind == AlertKind.NEW:
+            stories.start(s, dev, o.alert, now)
+        elif o.alert.kind == AlertKind.UPDATE:
+            stories.advance(s, dev, o.alert, now)
+        elif o.alert.kind == AlertKind.SOURCES:
+            stories.touch(s, dev, now)
+    alert_ids = []
+    for plan in plan_messages(outcomes, before):
+        lead, draft = rows[plan.lead][0], outcomes[plan.lead].alert
+        assert draft is not None
+        joined = [(developments[i], stored_id(rows[i][0].id), outcomes[i].alert)
+                  for i in plan.joined]
+        alert_id = outbox.enqueue(s, lead.id, lead.development_id, draft, now,
+                                  [(d, f, a) for d, f, a in joined if a is not None])
+        if draft.kind != AlertKind.SOURCES:
+            stories.first_message(s, [developments[plan.lead]] + [d for d, _, _ in joined],
+                                  alert_id)
+        alert_ids.append(alert_id)
     return alert_ids
 
 

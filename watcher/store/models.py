@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -176,3 +177,32 @@ class CoverageRow(SQLModel, table=True):
     first_seen_at: datetime | None = _ts()  # a rule: when it first went live
     reported_at: datetime | None = _ts()  # when the operators were told; None: not (now)
     note: str | None = Field(default=None, sa_column=Column(Text))  # summary: the day sent
+
+
+class StoryRow(SQLModel, table=True):
+    """A development's Slack thread: its current state, where its message is, and what the
+    team did about it (mute, not news). ``version`` counts changes of what the message shows;
+    ``shown_version`` is the one Slack shows (an edit is due while they differ)."""
+
+    __tablename__ = "stories"
+    development_id: int = Field(sa_column=Column(Integer, primary_key=True,
+                                                 autoincrement=False))
+    rule_id: str = ""
+    channel: str = ""
+    state: Any = Field(default=None, sa_column=Column(JSON))  # watcher.store.stories codec
+    channel_id: str | None = None
+    thread_ts: str | None = Field(default=None, index=True)  # its thread's first message
+    message_ts: str | None = None  # the message showing its state: that one, or its card
+    alert_id: int | None = None  # the outbox row that posts its first message
+    version: int = 1
+    shown_version: int = 0
+    mute_until: datetime | None = _ts()
+    muted_by: str | None = None
+    muted_at: datetime | None = _ts()
+    dismissed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                            server_default="0"))
+    dismissed_by: str | None = None
+    dismissed_at: datetime | None = _ts()
+    inbox_file: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()

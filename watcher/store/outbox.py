@@ -26,7 +26,6 @@ from watcher.types import AlertDraft, AlertKind, AlertState, Change
 
 ALERT_CLAIM_LOCK = 7135002  # advisory lock key: alert claims one at a time (PostgreSQL)
 WAITING = (AlertState.PENDING, AlertState.SENDING)
-FIRST_MESSAGE = (AlertKind.NEW, AlertKind.UPDATE)  # what can start a development's thread
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,15 @@ class QueuedAlert:
     channel_id: str | None = None
     thread_ts: str | None = None
     items: tuple[tuple[int, AlertDraft], ...] = ()  # a digest's alerts: (id, draft)
+    # the article's other developments that go out in this message: (development id, draft)
+    joined: tuple[tuple[int, AlertDraft], ...] = ()
+
+    @property
+    def developments(self) -> tuple[int, ...]:
+        """The stories this message speaks for: its own development first."""
+        out = [self.development_id] if self.development_id is not None else []
+        out += [d for d, _ in self.joined if d not in out]
+        return tuple(out)
 
     @property
     def kind(self) -> AlertKind:
@@ -70,7 +78,8 @@ def to_payload(draft: AlertDraft) -> dict[str, Any]:
         "matched": list(draft.matched), "changes": [asdict(c) for c in draft.changes],
         "outlet": draft.outlet,
         "published": draft.published.isoformat() if draft.published else None,
-        "severity": draft.severity, "reason": draft.reason,
+        "severity": draft.severity, "reason": draft.reason, "facts": dict(draft.facts),
+        "template": draft.template,
     }
 
 
@@ -86,7 +95,9 @@ def from_payload(kind: str, rule_id: str, channel: str, payload: Any) -> AlertDr
         changes=tuple(Change(**c) for c in (p.get("changes") or [])),
         outlet=p.get("outlet"),
         published=datetime.fromisoformat(published) if published else None,
-        severity=p.get("severity") or "info", reason=p.get("reason") or "")
+        severity=p.get("severity") or "info", reason=p.get("reason") or "",
+        facts={str(k): str(v) for k, v in (p.get("facts") or {}).items()},
+        template=p.get("template") or "")
 
 
 def decode(row: AlertRow) -> QueuedAlert:
@@ -98,6 +109,9 @@ def decode(row: AlertRow) -> QueuedAlert:
             raw = (row.payload or {}).get("items") or []
             items = tuple((int(i["id"]), from_payload(AlertKind.NEW, row.rule_id, row.channel, i))
                           for i in raw)
+        joined = tuple((int(j["development_id"]), from_payload(j["kind"], j["rule_id"],
+                                                               row.channel, j))
+                       for j in (row.payload or {}).get("joined") or [])
         draft = from_payload(row.kind, row.rule_id, row.channel, row.payload)
         state = AlertState(row.state)
     except (ValueError, TypeError, KeyError) as exc:
@@ -106,17 +120,24 @@ def decode(row: AlertRow) -> QueuedAlert:
         id=row.id, draft=draft, state=state, attempts=row.attempts, finding_id=row.finding_id,
         development_id=row.development_id, next_attempt_at=utc(row.next_attempt_at),
         created_at=utc(row.created_at), sent_at=utc(row.sent_at), error=row.error,
-        ts=row.ts, channel_id=row.channel_id, thread_ts=row.thread_ts, items=items)
+        ts=row.ts, channel_id=row.channel_id, thread_ts=row.thread_ts, items=items,
+        joined=joined)
 
 
 # --- writing and claiming -------------------------------------------------------------------
 
 def enqueue(session: Session, finding_id: int | None, development_id: int | None,
-            draft: AlertDraft, now: datetime) -> int:
-    """Add a finding's alert to the outbox, in the caller's transaction. Returns its id."""
+            draft: AlertDraft, now: datetime,
+            joined: Sequence[tuple[int, int, AlertDraft]] = ()) -> int:
+    """Add a finding's alert to the outbox, in the caller's transaction, with the findings
+    (development, finding id, draft) that go out in the same message. Returns its id."""
+    payload = to_payload(draft)
+    if joined:
+        payload["joined"] = [{"development_id": d, "finding_id": f, "kind": j.kind,
+                              "rule_id": j.rule_id, **to_payload(j)} for d, f, j in joined]
     row = AlertRow(finding_id=finding_id, development_id=development_id, kind=draft.kind,
                    rule_id=draft.rule_id, channel=draft.channel, state=AlertState.PENDING,
-                   created_at=now, next_attempt_at=now, payload=to_payload(draft))
+                   created_at=now, next_attempt_at=now, payload=payload)
     session.add(row)
     session.flush()
     assert row.id is not None
@@ -161,28 +182,22 @@ def get_alert(engine: Engine, alert_id: int) -> QueuedAlert | None:
         return decode(row) if row is not None else None
 
 
-def development_parent(engine: Engine, development_id: int) -> QueuedAlert | None:
-    """The first message posted for a development (the thread parent), if any."""
+def posted_at(engine: Engine, channel_id: str, ts: str) -> QueuedAlert | None:
+    """The alert posted as the message at ``ts``."""
     with Session(engine) as s:
-        row = s.exec(select(AlertRow).where(
-            AlertRow.development_id == development_id, AlertRow.state == AlertState.SENT,
-            col(AlertRow.kind).in_(FIRST_MESSAGE)).order_by(col(AlertRow.id))).first()
+        row = s.exec(select(AlertRow).where(AlertRow.channel_id == channel_id,
+                                            AlertRow.ts == ts, AlertRow.state == AlertState.SENT)
+                     .order_by(col(AlertRow.id))).first()
         return decode(row) if row is not None else None
 
 
-def development_waiting(engine: Engine, development_id: int) -> bool:
-    """Whether the development's first message is still on its way (pending or sending)."""
+def waiting(engine: Engine, alert_id: int | None) -> bool:
+    """Whether the alert is still on its way (pending or sending)."""
+    if alert_id is None:
+        return False
     with Session(engine) as s:
-        return s.exec(select(AlertRow.id).where(
-            AlertRow.development_id == development_id,
-            col(AlertRow.kind).in_(FIRST_MESSAGE),
-            col(AlertRow.state).in_(WAITING))).first() is not None
-
-
-def development_message(engine: Engine, development_id: int) -> tuple[str, str] | None:
-    """(channel_id, ts) of the first message posted for a development, if any."""
-    q = development_parent(engine, development_id)
-    return (q.channel_id or q.channel, q.ts) if q and q.ts else None
+        row = s.get(AlertRow, alert_id)
+        return row is not None and row.state in WAITING
 
 
 def list_alerts(engine: Engine, states: Sequence[str] | None = None,
@@ -226,10 +241,15 @@ def count_sent_since(engine: Engine, rule_id: str, since: datetime) -> int:
             col(AlertRow.sent_at) >= since)).one()
 
 
+IN_DIGEST = "in digest #"  # the error of an alert waiting to be its digest's card
+
+
 def fold_into_digest(engine: Engine, alert_ids: Sequence[int], rule_id: str, channel: str,
-                     owner: str, now: datetime, lease_seconds: int = 120) -> QueuedAlert:
+                     owner: str, now: datetime, lease_seconds: int = 120,
+                     cards: bool = False) -> QueuedAlert:
     """Replace waiting alerts by one digest row (in one transaction); the originals are kept,
-    marked ``folded`` with the digest's id."""
+    marked ``folded`` with the digest's id, or, with ``cards``, left waiting to be posted in
+    the digest's thread, each its story's own message."""
     with Session(engine, expire_on_commit=False) as s:
         rows = list(s.exec(select(AlertRow).where(col(AlertRow.id).in_(list(alert_ids)))
                            .order_by(col(AlertRow.id))))
@@ -244,8 +264,11 @@ def fold_into_digest(engine: Engine, alert_ids: Sequence[int], rule_id: str, cha
         s.add(digest)
         s.flush()
         for r in rows:
-            r.state, r.error, r.lease_owner, r.lease_until = (
-                AlertState.FOLDED, f"sent in digest #{digest.id}", None, None)
+            if cards:
+                r.error = f"{IN_DIGEST}{digest.id}"
+            else:
+                r.state, r.error, r.lease_owner, r.lease_until = (
+                    AlertState.FOLDED, f"sent in digest #{digest.id}", None, None)
             s.add(r)
         s.commit()
         return decode(digest)
