@@ -65,6 +65,7 @@ def worker_name() -> str:
 class CycleReport:
     feeds_polled: int = 0
     feeds_failed: int = 0
+    feeds_parsed: int = 0  # fetched and parsed: the feed changed (304s and same bodies are not)
     entries_new: int = 0
     articles: int = 0
     entries_failed: int = 0
@@ -83,7 +84,8 @@ class CycleReport:
         for (_rule, kind), n in self.findings.items():
             kinds[kind] = kinds.get(kind, 0) + n
         found = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"
-        return (f"{self.feeds_polled} feeds polled ({self.feeds_failed} failed), "
+        return (f"{self.feeds_polled} feeds polled ({self.feeds_failed} failed, "
+                f"{self.feeds_parsed} parsed), "
                 f"{self.entries_new} new entries, {self.articles} articles "
                 f"({self.entries_failed} unreadable), findings: {found}; alerts "
                 f"{self.alerts_sent} sent, {self.alerts_failed} failed, "
@@ -195,6 +197,7 @@ class Pipeline:
             entries = out.parsed.entries if out.parsed is not None else ()
             new = repo.save_feed_state(self.engine, feed_id, out.state, now, entries)
             report.feeds_polled += 1
+            report.feeds_parsed += out.parsed is not None
             report.entries_new += new
             if out.error:
                 report.feeds_failed += 1
