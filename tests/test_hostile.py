@@ -65,7 +65,9 @@ def test_stacked_gzip_page_and_feed_stay_within_memory(http_server, tmp_path):
     print(f"peak memory of the process tree: {peak / MB:.1f} MB "
           f"(largest sampled sum {result.watch.peak_sampled_bytes / MB:.1f} MB, "
           f"{len(result.watch.hwm_kb)} processes)")
-    assert len(result.watch.hwm_kb) >= 2  # the service and its extraction worker
+    # the service (its extraction worker starts with the first page to extract: the bomb
+    # never gets that far)
+    assert len(result.watch.hwm_kb) >= 1
     assert peak <= 400 * MB
 
 

@@ -100,9 +100,9 @@ def test_the_extraction_worker_runs_without_slack_secrets(monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-for-workers")
     monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.example/secret")
     with ExtractorPool(workers=1, extractor=_report_environment) as pool:
+        result = pool.extract(b"<p>x</p>", "https://x.example/")  # starts the worker
         [worker] = pool._all
         environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes()
-        result = pool.extract(b"<p>x</p>", "https://x.example/")
     assert b"SLACK_" not in environ and b"xoxb-not-for-workers" not in environ
     assert result.article is not None and result.article.text == "none"
     assert os.environ["SLACK_BOT_TOKEN"] == "xoxb-not-for-workers"  # the service keeps it

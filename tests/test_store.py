@@ -33,10 +33,19 @@ def engine(request, tmp_path):  # type: ignore[no-untyped-def]
 
 def test_migrations_match_models_and_are_idempotent(engine):
     migrate(engine)  # a second upgrade is a no-op
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
+
+
+def test_the_head_read_from_the_migration_files_is_alembics():
+    """`migrate` skips Alembic when the stored revision is the head it reads off the files."""
+    from alembic.script import ScriptDirectory
+
+    from watcher.store.db import MIGRATIONS, head_revision
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head() == "0004"
 
 
 def _finding(key: str = "k1") -> Finding:

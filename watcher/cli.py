@@ -196,9 +196,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     service = build(settings)
     if not args.once:
         return run_forever(service)
-    service.pipeline.start()
+    service.pipeline.start(eager=False)  # loaded when an entry needs them
+    bar = ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = service.pipeline.run_cycle()
+        report = service.pipeline.run_cycle(progress=bar)
+        if bar is not None:
+            bar.close()
         deliver_within(service.delivery, report, settings.slack.once_wait)
         Watchdog(settings, service.engine, service.notifier, service.metrics).heartbeat()
     finally:
@@ -210,6 +213,26 @@ def cmd_run(args: argparse.Namespace) -> int:
                     settings.slack.once_wait, EXIT_PENDING)
         return EXIT_PENDING
     return 0
+
+
+class ProgressBar:
+    """The entries' progress on one terminal line (``run --once`` on a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, p: Any) -> None:  # a watcher.pipeline.Progress
+        total = p.done + p.fresh_left + p.backlog_left
+        filled = self.WIDTH * p.done // total if total else self.WIDTH
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {p}\033[K")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
 
 
 def deliver_within(delivery, report, budget: float, *,  # type: ignore[no-untyped-def]
@@ -538,6 +561,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(safe_text(f"  failing  {f.url}: {f.last_status}: {f.last_error}"))
     for f in disabled[:10]:
         print(safe_text(f"  disabled {f.url}: {f.disabled_reason}"))
+    fresh, backlog = repo.pending_entries(engine)
+    print(f"entries    {fresh + backlog:,} waiting: {fresh:,} fresh, {backlog:,} backlog "
+          "(published over [schedule] backlog_after before they were seen: they come last)")
     counts = outbox.alert_counts(engine)
     print("alerts     " + ", ".join(f"{counts.get(k, 0)} {k}" for k in
                                     ("pending", "sending", "sent", "failed", "folded")))

@@ -54,6 +54,16 @@ def shingles(text: str, size: int = SHINGLE) -> set[str]:
     return {" ".join(words[i:i + size]) for i in range(len(words) - size + 1)}
 
 
+MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
+
+
+def text_signature(text: str) -> Signature | None:
+    """``signature(text)``, or None for a text under ``MIN_WORDS`` words."""
+    if len(text.split()) < MIN_WORDS:
+        return None
+    return signature(text)
+
+
 def signature(text: str) -> Signature:
     """The MinHash signature of ``text``.
 

@@ -310,9 +310,11 @@ class Fetcher:
                         location = resp.headers.get("location")
                         if code in REDIRECT_CODES and location:
                             current = self._next_hop(current, location, seen)
+                            _drain(resp)
                             continue
                         kind, error, retry_after = classify(code, resp_headers, settings=s)
                         if kind != FetchStatus.OK:
+                            _drain(resp)
                             return self._result(current, kind, code, b"", resp_headers, error,
                                                 start, retry_after)
                         _check_type(resp_headers.get("content-type"), allowed_types, None)
@@ -403,6 +405,25 @@ class Fetcher:
 DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
 MAX_CODINGS = 4  # stacked Content-Encodings decoded at most
 STEP = 65536  # most bytes one decoding step hands on at a time
+
+
+DRAIN_MAX = 64 * 1024  # bytes of an unwanted body read so that its connection can be reused
+
+
+def _drain(resp: httpx.Response) -> None:
+    """Read (and drop) a small unwanted body (a 404 page, a redirect's): a connection whose
+    response was not read to its end is closed, and the next request to the host would pay
+    for a new one. A body over ``DRAIN_MAX`` is left: its connection is closed instead."""
+    if resp.is_stream_consumed:
+        return
+    read = 0
+    try:
+        for chunk in resp.iter_raw():
+            read += len(chunk)
+            if read > DRAIN_MAX:
+                return
+    except Exception:  # noqa: BLE001 - only an optimisation: the connection is closed instead
+        return
 
 
 def content_codings(header: str) -> list[str]:

@@ -27,6 +27,7 @@ from datetime import time as dtime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
+from watcher.dedup import Signature, text_signature
 from watcher.redact import without_secrets_in_environment
 from watcher.types import Article, Entry
 
@@ -127,6 +128,9 @@ class ExtractResult:
     article: Article | None
     status: str  # "ok" | "no_text" | "timeout" | "crashed" | "error"
     error: str | None = None
+    # The text's near-duplicate signature (``dedup.text_signature``), computed where the text
+    # was extracted: in a worker, it costs the service's own process nothing.
+    signature: Signature | None = None
 
 
 Extractor = Callable[..., "Article | None"]
@@ -142,7 +146,7 @@ def _run(fn: Extractor, html: bytes | str, url: str, fallback: Entry | None,
         return ExtractResult(None, "error", f"{type(exc).__name__}: {exc}"[:500])
     if article is None:
         return ExtractResult(None, "no_text", "no article text found")
-    return ExtractResult(article, "ok")
+    return ExtractResult(article, "ok", signature=text_signature(article.text))
 
 
 def _reset_caches() -> None:
@@ -205,7 +209,8 @@ class _Worker:
 
 
 class ExtractorPool:
-    """Extraction in worker processes with a per-page time limit. Thread-safe.
+    """Extraction in worker processes with a per-page time limit. Thread-safe; ``workers``
+    pages are extracted at the same time. The workers start with the first page.
 
     ``extract`` blocks until a worker is free. ``extractor`` replaces ``extract_article`` (it
     must be a picklable module-level function with the same signature): tests use it to make a
@@ -223,10 +228,19 @@ class ExtractorPool:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._started = False
         self._done_in_process = 0
-        for _ in range(workers):
-            self._all.append(self._spawn())
-            self._idle.put(self._all[-1])
+
+    def start(self) -> None:
+        """Start the workers now (the service); else the first page starts them (a
+        `run --once` with nothing new starts none)."""
+        with self._lock:
+            if self._started or self._closed:
+                return
+            for _ in range(self.workers):
+                self._all.append(self._spawn())
+                self._idle.put(self._all[-1])
+            self._started = True
 
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self._fn, self.reset_every, self.memory_limit_mb)
@@ -242,6 +256,8 @@ class ExtractorPool:
                 if self.reset_every and self._done_in_process % self.reset_every == 0:
                     _reset_caches()
             return result
+        if not self._started:
+            self.start()
         worker = self._idle.get()
         try:
             result, worker = self._on(worker, html, url, fallback, content_type)
@@ -283,6 +299,8 @@ class ExtractorPool:
         if self.workers == 0:
             with self._lock:
                 _reset_caches()
+            return
+        if not self._started:
             return
         taken = [self._idle.get() for _ in range(self.workers)]
         try:

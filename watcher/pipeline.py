@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,13 +24,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from watcher import analyse as analysis
 from watcher.baseline import load_seeds
-from watcher.dedup import signature
+from watcher.dedup import Signature, signature
 from watcher.deliver import Delivery
-from watcher.errors import RuleError
-from watcher.fetch import PAGE_TYPES, Fetcher, FetchResult
+from watcher.errors import ConfigError, RuleError
+from watcher.fetch import PAGE_TYPES, Fetcher
 from watcher.pagetext import ExtractorPool
 from watcher.poll import poll_feed
 from watcher.reprints import Reprints
+from watcher.rules.loader import fingerprint as rules_fingerprint
 from watcher.rules.loader import load_ruleset
 from watcher.rules.schema import RuleSet
 from watcher.settings import Settings
@@ -41,9 +42,13 @@ from watcher.types import Article, Decision, Entry, EntryState, Finding, Known, 
 
 log = logging.getLogger("watcher.pipeline")
 
-POLL_THREADS = 8
-FEED_BATCH = 32  # due feeds claimed at a time, between batches of entries
-ENTRY_BATCH = 16  # entries claimed at a time: small, so a dead worker strands few
+POLL_THREADS = 8  # feeds and pages fetched at the same time (at most [fetch] max_per_host
+#                   to one host)
+FEED_BATCH = 32  # due feeds claimed at a time; their new states are stored in one statement
+ENTRY_BATCH = 32  # entries claimed at a time, analysed in one transaction
+FRESH_SLICE = 30.0  # seconds of fresh entries before due feeds are polled again
+DELIVER_EVERY = 2.0  # seconds: in a cycle that delivers, alerts go out at least this often
+PROGRESS_EVERY = 5.0  # seconds between two progress reports while entries are worked through
 
 
 def utcnow() -> datetime:
@@ -69,6 +74,7 @@ class CycleReport:
     entries_new: int = 0
     articles: int = 0
     entries_failed: int = 0
+    pages_unread: int = 0  # articles matched on the feed's own text: the page was not read
     findings: dict[tuple[str, str], int] = field(default_factory=dict)  # (rule, kind) -> n
     feed_failures: dict[str, int] = field(default_factory=dict)  # status -> n
     matches: dict[str, int] = field(default_factory=dict)  # rule -> articles it matched
@@ -87,7 +93,8 @@ class CycleReport:
         return (f"{self.feeds_polled} feeds polled ({self.feeds_failed} failed, "
                 f"{self.feeds_parsed} parsed), "
                 f"{self.entries_new} new entries, {self.articles} articles "
-                f"({self.entries_failed} unreadable), findings: {found}; alerts "
+                f"({self.pages_unread} from the feed's text, {self.entries_failed} unreadable), "
+                f"findings: {found}; alerts "
                 f"{self.alerts_sent} sent, {self.alerts_failed} failed, "
                 f"{self.alerts_pending} pending")
 
@@ -104,8 +111,9 @@ class Pipeline:
         self.entry_engine = entry_engine(engine)  # see there: entries' transactions only
         self.delivery = delivery
         self.fetcher = fetcher or Fetcher(settings.fetch)
-        self.extractor = extractor or ExtractorPool(workers=1,
-                                                    timeout=settings.fetch.extract_timeout)
+        self.extractor = extractor or ExtractorPool(
+            workers=settings.fetch.extract_workers or os.cpu_count() or 1,
+            timeout=settings.fetch.extract_timeout)
         self.clock = clock
         self.owner = owner or worker_name()
         self.rules: RuleSet | None = None
@@ -117,14 +125,33 @@ class Pipeline:
         # One pool of fetch threads for the pipeline's life, not new threads per batch.
         self._threads = ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="fetch")
         self._lock = threading.Lock()
+        self._progress = _ProgressLog(engine, None)
+        self._delivered_at = time.monotonic()
+        self._made_at_delivery = 0
 
     # --- set-up ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Migrate the schema, register the config's feeds, load rules and the baseline."""
+    def start(self, eager: bool = True) -> None:
+        """Migrate the schema, register the config's feeds, load rules and the baseline, start
+        the extraction workers. ``eager=False`` (``run --once``): rules and workers when an
+        entry needs them (the baseline still at once when it is not current), so a cycle with
+        nothing new does not pay for them (the rules' gazetteer alone takes a second)."""
         migrate(self.engine)
         repo.sync_feeds(self.engine, self.settings.feeds, self.settings.schedule.interval)
-        self.reload_rules()
+        if eager:
+            self.extractor.start()
+        if eager or not self._baseline_current():
+            self.reload_rules()  # the baseline is stored (again) now, whatever comes next
+
+    def _baseline_current(self) -> bool:
+        """Whether the stored baseline is of these rule files and seeds (from the files'
+        bytes: nothing parsed, no gazetteer built)."""
+        try:
+            seeds = load_seeds(self.settings.baseline_dir)
+        except ConfigError:
+            return False  # loading reports it
+        fingerprint = _baseline_fingerprint(rules_fingerprint(self.settings.rules_dir), seeds)
+        return findings.baseline_fingerprint(self.engine) == fingerprint
 
     def reload_rules(self) -> list[RuleError]:
         """Load the rule files; a broken file keeps its last good rules live."""
@@ -146,8 +173,7 @@ class Pipeline:
         the seeds (texts, dates, outlets) changed."""
         assert self.rules is not None
         seeds = load_seeds(self.settings.baseline_dir)
-        fingerprint = hashlib.sha256(repr((self.rules.fingerprint, [
-            (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
+        fingerprint = _baseline_fingerprint(self.rules.fingerprint, seeds)
         if findings.baseline_fingerprint(self.engine) == fingerprint:
             return False
         found = [(a, signature(a.text), analysis.baseline_findings(a, self.rules)) for a in seeds]
@@ -166,19 +192,38 @@ class Pipeline:
 
     # --- the cycle ------------------------------------------------------------------------------
 
-    def run_cycle(self, deliver: bool = True) -> CycleReport:
+    def run_cycle(self, deliver: bool = True,
+                  progress: Callable[[Progress], None] | None = None) -> CycleReport:
         """Poll every due feed, process every new entry and (unless the service delivers in
-        its own job) deliver every pending alert."""
+        its own job) deliver every pending alert: as soon as a batch of entries made any, and
+        at the end.
+
+        Polls and entries take turns: each batch of due feeds is polled, then its fresh
+        entries are processed; backlog (``[schedule] backlog_after``) waits while feeds are due,
+        so a new feed's archive never holds up the news. ``progress`` hears how far the entries
+        are, every few seconds."""
         with self._lock:
             report = CycleReport()
+            on_batch = (lambda: self._deliver_some(report)) if deliver else None
+            self._progress = _ProgressLog(self.engine, progress)
             while not self.stopping.is_set():
                 polled = self.poll(report)  # a batch of due feeds, so workers share them
-                self.process(report)
-                if not polled:
+                more = self.process(report, on_batch)
+                if not polled and not more:
                     break
+            self._progress.done(report)
             if deliver:
                 self.delivery.deliver(report)
             return report
+
+    def _deliver_some(self, report: CycleReport) -> None:
+        """Within a cycle that delivers (``run --once``): send the alerts made so far, when a
+        batch made new ones or a while after the last delivery."""
+        made = sum(n for (_, kind), n in report.findings.items() if kind != "known")
+        now = time.monotonic()
+        if made > self._made_at_delivery or now - self._delivered_at >= DELIVER_EVERY:
+            self._made_at_delivery, self._delivered_at = made, now
+            self.delivery.deliver(report)
 
     def release_claims(self) -> None:
         """Hand back leased work on shutdown so the next start (or worker) takes it at once."""
@@ -186,125 +231,176 @@ class Pipeline:
         repo.release_all(self.engine, self.delivery.owner)
 
     def poll(self, report: CycleReport) -> int:
-        """Poll one batch of due feeds; returns how many were due."""
+        """Poll one batch of due feeds and store what came back in one transaction; returns
+        how many were due."""
         now = self.clock()
         due = repo.claim_due_feeds(self.engine, now, self.owner, self.settings.schedule.lease,
                                    FEED_BATCH)
         if not due:
             return 0
         outcomes = list(self._threads.map(lambda fs: poll_feed(self.fetcher, fs[1], now), due))
+        polls = []
         for (feed_id, _), out in zip(due, outcomes, strict=True):
-            entries = out.parsed.entries if out.parsed is not None else ()
-            new = repo.save_feed_state(self.engine, feed_id, out.state, now, entries)
+            polls.append(repo.Poll(feed_id, out.state,
+                                   out.parsed.entries if out.parsed is not None else ()))
             report.feeds_polled += 1
             report.feeds_parsed += out.parsed is not None
-            report.entries_new += new
             if out.error:
                 report.feeds_failed += 1
                 report.feed_failures[out.status] = report.feed_failures.get(out.status, 0) + 1
                 log.warning("feed %s: %s: %s", out.state.url, out.status, out.error)
+        backlog = self.settings.schedule.backlog_after
+        report.entries_new += repo.save_polls(self.engine, polls, now,
+                                              timedelta(seconds=backlog) if backlog else None)
         return len(due)
 
-    def process(self, report: CycleReport) -> None:
-        """Every pending entry becomes an article (page text, or the feed's own text)."""
-        while not self.stopping.is_set():
-            batch = repo.claim_pending_entries(self.engine, self.clock(), self.owner,
-                                               self.settings.schedule.lease, ENTRY_BATCH)
-            if not batch:
-                return
-            claimed = time.monotonic()
-            # Pages are fetched 8 at a time; each entry is processed as soon as its page is in
-            # (in order), while the later pages are still coming.
-            pages = self._threads.map(lambda e: self._fetch_page(e[1]), batch)
-            # One connection for the batch: checking one out costs a round trip (its ping).
-            with self.entry_engine.connect() as conn:
-                for i, ((entry_id, entry), page) in enumerate(zip(batch, pages, strict=True)):
-                    if self.stopping.is_set():
-                        break  # its lease is released on shutdown
-                    claimed = self._keep_lease([e for e, _ in batch[i:]], claimed)
-                    self._process_entry(conn, entry_id, entry, page, report)
+    def process(self, report: CycleReport,
+                on_batch: Callable[[], None] | None = None) -> bool:
+        """Turn pending entries into articles (page text, or the feed's own text) and analyse
+        them, a batch at a time, each batch in one transaction. The next batch's pages are
+        fetched and extracted (``[fetch] extract_workers`` at a time) while this one is
+        analysed. Returns True when it stopped with entries left: backlog, or fresh entries
+        after ``FRESH_SLICE`` seconds, gives way to due feeds."""
+        started = time.monotonic()
+        batch = self._claim()
+        pages = self._read_pages(batch)
+        while batch:
+            if self.stopping.is_set():
+                return True  # the leases are released on shutdown
+            give_way = ((batch[-1].backlog or time.monotonic() - started > FRESH_SLICE)
+                        and self._feeds_due())
+            after = [] if give_way else self._claim(besides=[c.id for c in batch])
+            after_pages = self._read_pages(after)
+            self._analyse_batch(batch, pages, report)
+            self._progress.step(report)
+            if on_batch is not None:
+                on_batch()
+            if give_way:
+                return True
+            batch, pages = after, after_pages
+        return False
 
-    def _keep_lease(self, entry_ids: list[int], since: float) -> float:
-        """Renew the leases of a batch that has used half its lease (slow pages): another
-        worker must not take entries this one is still on. Returns when it last renewed."""
-        lease = self.settings.schedule.lease
-        if time.monotonic() - since < lease / 2:
-            return since
-        repo.renew_entry_leases(self.engine, entry_ids, self.owner,
-                                self.clock() + timedelta(seconds=lease))
-        return time.monotonic()
+    def _claim(self, besides: Sequence[int] = ()) -> list[repo.Claimed]:
+        if self.stopping.is_set():
+            return []
+        batch = repo.claim_entries(self.engine, self.clock(), self.owner,
+                                   self.settings.schedule.lease, ENTRY_BATCH, besides)
+        if batch and self.rules is None:
+            self.reload_rules()  # `run --once` loads them when something needs them
+        return batch
 
-    def _fetch_page(self, entry: Entry) -> FetchResult | None:
+    def _feeds_due(self) -> bool:
+        return repo.any_feed_due(self.engine, self.clock())
+
+    def _read_pages(self, batch: list[repo.Claimed]) -> list[Future[Page]]:
+        claimed = time.monotonic()
+        return [self._threads.submit(self._read_page, c.entry, claimed) for c in batch]
+
+    def _read_page(self, entry: Entry, claimed: float) -> Page:
+        """Fetch an entry's page and extract its article (in a fetch thread)."""
         if not entry.link or not entry.link.startswith(("http://", "https://")):
-            return None
-        return self.fetcher.get(entry.link, allowed_types=PAGE_TYPES)
+            return Page(None, "ok", None, claimed)
+        page = self.fetcher.get(entry.link, allowed_types=PAGE_TYPES)
+        if not page.ok:
+            return Page(None, page.status, page.error, claimed)
+        res = self.extractor.extract(page.body, page.url, fallback=entry)
+        return Page(res.article, res.status, res.error, claimed, res.signature)
 
-    def _process_entry(self, conn: Connection, entry_id: int, entry: Entry,
-                       page: FetchResult | None, report: CycleReport) -> None:
-        status, error, article = "ok", None, None
-        if page is not None and page.ok:
-            res = self.extractor.extract(page.body, page.url, fallback=entry)
-            status, error, article = res.status, res.error, res.article
-        elif page is not None:
-            status, error = page.status, page.error
-        if article is None and (entry.title or entry.summary):
-            # The page could not be read: the feed's own title and summary still count.
-            article = Article(url=entry.link or f"entry:{entry.key}", title=entry.title,
-                              text=entry.summary, published=entry.published, outlet=entry.outlet)
-        if article is None:
-            repo.finish_entry(conn, entry_id, EntryState.FAILED, status, error or "no text")
-            report.entries_failed += 1
-            return
-        article = replace(article, url=entry.link or article.url,
-                          title=entry.title or article.title,
-                          published=entry.published or article.published,
-                          outlet=article.outlet or entry.outlet)
-        if status != "ok":
-            log.info("entry %s: page %s (%s); matched the feed's text", entry.link, status, error)
-        self.analyse(article, report, entry=(entry_id, status, error), conn=conn)
-        report.articles += 1
+    def _analyse_batch(self, batch: list[repo.Claimed], pages: list[Future[Page]],
+                       report: CycleReport) -> None:
+        """Analyse a batch of entries in claim order and close them, in one transaction.
+        Its pages are all in before it begins: the transaction holds no lock while waiting."""
+        read = [f.result() for f in pages]
+        if read:
+            self._keep_lease([c.id for c in batch], min(p.claimed for p in read))
+        done: list[repo.Finished] = []
+        with self.entry_engine.connect() as conn:
+            try:
+                with conn.begin():
+                    self.reprints.refresh(conn)  # other workers' articles: once a batch
+                    for c, page in zip(batch, read, strict=True):
+                        article = _article_of(c.entry, page)
+                        if article is None:
+                            done.append(repo.Finished(c.id, EntryState.FAILED, page.status,
+                                                      page.error or "no text"))
+                            report.entries_failed += 1
+                            continue
+                        if page.status != "ok":
+                            report.pages_unread += 1
+                            log.debug("entry %s: page %s (%s); matched the feed's text",
+                                      c.entry.link, page.status, page.error)
+                        sig = page.signature if page.article is not None else None
+                        article_id = self._analyse_in(conn, article, report, sig=sig)
+                        done.append(repo.Finished(c.id, EntryState.DONE, page.status,
+                                                  page.error, article_id))
+                        report.articles += 1
+                    repo.finish_entries(conn, done)
+            except BaseException:
+                self._forget_caches()  # they may hold what was just rolled back
+                raise
+
+    def _forget_caches(self) -> None:
+        self.reprints = Reprints(self.engine)
+        self.known = KnownFindings()
+
+    def _keep_lease(self, entry_ids: list[int], since: float) -> None:
+        """Renew the leases of a batch that has used half its lease (slow pages): another
+        worker must not take entries this one is still on."""
+        lease = self.settings.schedule.lease
+        if time.monotonic() - since >= lease / 2:
+            repo.renew_entry_leases(self.engine, entry_ids, self.owner,
+                                    self.clock() + timedelta(seconds=lease))
 
     # --- analyse and store -----------------------------------------------------------------------
 
     def analyse(self, article: Article, report: CycleReport | None = None,
-                rule_ids: Sequence[str] | None = None,
-                entry: tuple[int, str, str | None] | None = None,
-                conn: Connection | None = None) -> int:
+                rule_ids: Sequence[str] | None = None) -> int:
         """Analyse an article (``watcher.analyse``) and store it with its findings and their
-        alerts, in one transaction that also closes its ``entry`` (id, status, error) when it
-        came from one. Returns the article's id."""
-        if conn is None:
-            with self.engine.connect() as own:
-                return self.analyse(article, report, rule_ids, entry, own)
+        alerts, in one transaction. Returns the article's id."""
+        with self.engine.connect() as conn:
+            try:
+                with conn.begin():
+                    self.reprints.refresh(conn)
+                    return self._analyse_in(conn, article, report, rule_ids)
+            except BaseException:
+                self._forget_caches()
+                raise
+
+    def _analyse_in(self, conn: Connection, article: Article, report: CycleReport | None,
+                    rule_ids: Sequence[str] | None = None, sig: Signature | None = None,
+                    ) -> int:
+        """Analyse and store an article within the caller's transaction, which has just
+        refreshed ``self.reprints`` (and which resets it and ``self.known`` if it rolls
+        back: the article is indexed at once). ``sig``: its signature, when the extraction
+        worker made it. Returns its id."""
+        if self.rules is None:
+            self.reload_rules()
         assert self.rules is not None
         rules = self.rules
         now = self.clock()
-        sig = self.reprints.signature(article)  # the CPU work before the transaction
+        if sig is None:
+            sig = self.reprints.signature(article)
         matched = analysis.match(article, rules, rule_ids=rule_ids)
         outcomes: tuple[Outcome, ...] = ()
-        with conn.begin():
-            reprint = self.reprints.lookup(sig, conn) if sig is not None else None
-            article_id, inserted = repo.save_article(
-                conn, article, "feed", now, signature=sig,
-                duplicate_of=reprint.article_id if reprint else None)
-            if reprint is not None and reprint.article_id == article_id:
-                reprint = None  # a re-run over the same article (another worker stored it)
-            if matched.findings:
-                known = self.known.of_rules(conn, matched.known_ids(rules))
-                outcomes = analysis.conclude(matched, rules, known, reprint=reprint,
-                                             default_channel=self.settings.slack.channel
-                                             ).outcomes
-                findings.record_findings(conn, article_id, outcomes, now)
-            if entry is not None:
-                entry_id, status, error = entry
-                repo.finish_entry(conn, entry_id, EntryState.DONE, status, error, article_id)
-        if inserted and sig is not None:
-            self.reprints.add(article_id, sig, now)
+        reprint = self.reprints.lookup(sig, refresh=False) if sig is not None else None
+        article_id, inserted = repo.save_article(
+            conn, article, "feed", now, signature=sig,
+            duplicate_of=reprint.article_id if reprint else None)
+        if reprint is not None and reprint.article_id == article_id:
+            reprint = None  # a re-run over the same article (another worker stored it)
+        if matched.findings:
+            known = self.known.of_rules(conn, matched.known_ids(rules))
+            outcomes = analysis.conclude(matched, rules, known, reprint=reprint,
+                                         default_channel=self.settings.slack.channel
+                                         ).outcomes
+            findings.record_findings(conn, article_id, outcomes, now)
         if report is not None:
             for o in outcomes:
                 report.count(o.finding.rule_id, o.decision.kind)
             for rule_id in {o.finding.rule_id for o in outcomes}:
                 report.matches[rule_id] = report.matches.get(rule_id, 0) + 1
+        if inserted and sig is not None:
+            self.reprints.add(article_id, sig, now)
         return article_id
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
@@ -341,3 +437,81 @@ class Pipeline:
         else:
             findings.record_findings(self.engine, article_id, result.outcomes, self.clock())
         return [(article, o.finding, o.decision) for o in result.outcomes if o.alert]
+
+
+def _baseline_fingerprint(rules_fingerprint: str, seeds: Sequence[Article]) -> str:
+    return hashlib.sha256(repr((rules_fingerprint, [
+        (a.url, a.text, a.published, a.outlet) for a in seeds])).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Page:
+    """An entry's page as a fetch thread left it: the extracted article, or why there is
+    none (``status``: a fetch or extraction kind; "ok" with no article: no page to read)."""
+
+    article: Article | None
+    status: str
+    error: str | None
+    claimed: float  # time.monotonic() when its entry's batch was claimed
+    signature: Signature | None = None  # the article's, computed by the extraction worker
+
+
+def _article_of(entry: Entry, page: Page) -> Article | None:
+    """The article an entry stands for: its page's, else (page unread) the feed's own title
+    and summary; the feed's link, title and date win over the page's."""
+    article = page.article
+    if article is None and (entry.title or entry.summary):
+        article = Article(url=entry.link or f"entry:{entry.key}", title=entry.title,
+                          text=entry.summary, published=entry.published, outlet=entry.outlet)
+    if article is None:
+        return None
+    return replace(article, url=entry.link or article.url, title=entry.title or article.title,
+                   published=entry.published or article.published,
+                   outlet=article.outlet or entry.outlet)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a cycle is through its entries."""
+
+    done: int  # entries processed in this cycle
+    fresh_left: int  # pending entries, fresh and backlog (every worker's)
+    backlog_left: int
+    per_second: float
+
+    def __str__(self) -> str:
+        return (f"{self.done:,} entries done, {self.fresh_left:,} fresh and "
+                f"{self.backlog_left:,} backlog left ({self.per_second:,.0f}/s)")
+
+
+class _ProgressLog:
+    """Logs (and tells ``listener``) how far the entries are, every ``PROGRESS_EVERY`` s."""
+
+    def __init__(self, engine: Engine, listener: Callable[[Progress], None] | None):
+        self.engine, self.listener = engine, listener
+        self.started = self.last = time.monotonic()
+        self.logged = False
+
+    def _now(self, report: CycleReport) -> Progress:
+        fresh, backlog = repo.pending_entries(self.engine)
+        done = report.articles + report.entries_failed
+        return Progress(done, fresh, backlog, done / max(time.monotonic() - self.started, 1e-3))
+
+    def step(self, report: CycleReport) -> None:
+        if time.monotonic() - self.last < PROGRESS_EVERY:
+            return
+        self.last = time.monotonic()
+        progress = self._now(report)
+        if progress.fresh_left or progress.backlog_left:
+            log.info("entries: %s", progress)
+            self.logged = True
+        if self.listener is not None:
+            self.listener(progress)
+
+    def done(self, report: CycleReport) -> None:
+        if self.logged or self.listener is not None:
+            progress = self._now(report)
+            if self.logged:
+                log.info("entries: %s", progress)
+            if self.listener is not None:
+                self.listener(progress)

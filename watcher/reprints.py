@@ -17,13 +17,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from watcher.dedup import NearDuplicateIndex, Signature, signature
+from watcher import dedup
+from watcher.dedup import NearDuplicateIndex, Signature, text_signature
 from watcher.store import repo
 from watcher.store.tail import Tail
 from watcher.types import Article, Reprint
 
 THRESHOLD = 0.8  # estimated Jaccard similarity of 3-word shingles
-MIN_WORDS = 40  # shorter texts (a feed summary) are too short to call reprints
+MIN_WORDS = dedup.MIN_WORDS  # shorter texts (a feed summary) are too short to call reprints
 WINDOW = timedelta(days=14)  # how far back a reprint is looked for
 
 
@@ -45,9 +46,7 @@ class Reprints:
 
     def signature(self, article: Article) -> Signature | None:
         """The article's signature; None when it is too short to call a reprint."""
-        if len(article.text.split()) < MIN_WORDS:
-            return None
-        return signature(article.text)
+        return text_signature(article.text)
 
     def refresh(self, bind: repo.Bind | None = None) -> None:
         """Add the signatures stored since the last look (by this worker or another)."""
@@ -88,10 +87,12 @@ class Reprints:
             del self.stored_at[article_id]
             del self.origins[article_id]
 
-    def lookup(self, sig: Signature, bind: repo.Bind | None = None) -> Reprint | None:
+    def lookup(self, sig: Signature, bind: repo.Bind | None = None, *,
+               refresh: bool = True) -> Reprint | None:
         """The best earlier match for a signature, after reading the ones stored since the
-        last look."""
-        self.refresh(bind)
+        last look (unless ``refresh`` is False: the caller just did)."""
+        if refresh:
+            self.refresh(bind)
         with self._lock:
             hits = self.index.query_signature(sig)
         if not hits:

@@ -67,12 +67,14 @@ class FetchSettings:
     extract_timeout: float = 20.0  # seconds per page in the extraction worker
     max_entries_per_poll: int = 200  # entries taken from one feed per poll, newest first
     max_per_host: int = 2  # requests to one host at the same time
+    extract_workers: int = 0  # extraction processes; 0: one per core
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
     interval: int = 300  # seconds between polls of a feed, unless the feed says otherwise
     lease: int = 300  # seconds a worker holds claimed work; a dead worker's returns after it
+    backlog_after: int = 86400  # seconds: entries published longer before they were seen wait
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,10 @@ def _check_values(s: Settings, path: Path) -> None:
         raise ConfigError(f"{path}: [heartbeat] timeout must be above 0")
     if s.rules.silence_days < 0:
         raise ConfigError(f"{path}: [rules] silence_days must be 0 (never) or more")
+    if s.fetch.extract_workers < 0:
+        raise ConfigError(f"{path}: [fetch] extract_workers must be 0 (one per core) or more")
+    if s.schedule.backlog_after < 0:
+        raise ConfigError(f"{path}: [schedule] backlog_after must be 0 (no backlog) or more")
 
 
 def _section(cls: type, value: Any, where: str, path: Path) -> Any:

@@ -552,6 +552,25 @@ def _template(f: _File, node: Node, text: str, names: set[str]) -> None:
                           key="summary", hint=f"facts: {', '.join(sorted(names))}")
 
 
+def fingerprint(directory: Path) -> str:
+    """What ``load_ruleset(directory).fingerprint`` would be, from the files alone (nothing is
+    parsed, no gazetteer is built): the rules changed when it changes."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return hashlib.sha256(b"").hexdigest()
+    return str(_digest(sorted(p for p in directory.glob("*.yaml") if p.is_file())).hexdigest())
+
+
+def _digest(paths: list[Path]) -> Any:
+    digest = hashlib.sha256(gazetteer.fingerprint().encode())  # places are facts too
+    for path in paths:
+        try:
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            pass
+    return digest
+
+
 def load_ruleset(directory: Path, previous: RuleSet | None = None,
                  warnings: list[RuleError] | None = None) -> tuple[RuleSet, list[RuleError]]:
     """Load every ``*.yaml`` directly in ``directory``; keep the last good version of bad files.
@@ -571,14 +590,10 @@ def load_ruleset(directory: Path, previous: RuleSet | None = None,
     places.use(overlay)  # rules name these places in 'outside'
     rules: dict[str, Any] = {}
     files: dict[str, tuple[str, ...]] = {}
-    digest = hashlib.sha256(gazetteer.fingerprint().encode())  # places are facts too
     paths = sorted(p for p in directory.glob("*.yaml") if p.is_file())
+    digest = _digest(paths)
     for path in paths:
         name = str(path)
-        try:
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-        except OSError:
-            pass
         if path.name == PLACES_FILE:
             continue
         try:

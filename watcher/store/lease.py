@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import or_, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 
 class Leased(Protocol):
@@ -29,27 +29,29 @@ T = TypeVar("T", bound=Leased)
 
 def claim(engine: Engine, model: type[T], now: datetime, owner: str, lease_seconds: int,
           limit: int, where: Sequence[Any], order_by: Any, serialize: int | None = None,
-          ) -> list[T]:
-    """Lease up to ``limit`` free rows matching ``where`` to ``owner``.
+          ) -> list[Any]:
+    """Lease up to ``limit`` free rows matching ``where`` to ``owner``; returns them as read
+    (rows with the model's columns as attributes; their lease columns as before the claim).
+    Two statements whatever the count: the SELECT, one UPDATE.
 
     ``serialize``: an advisory lock key; claims with the same key run one at a time on
     PostgreSQL, for claims whose ``where`` looks at other workers' leases.
     """
     until = now + timedelta(seconds=lease_seconds)
     m: Any = model
+    table = m.__table__
     free = or_(m.lease_until.is_(None), m.lease_until < now, m.lease_owner == owner)
-    with Session(engine, expire_on_commit=False) as s:
+    with engine.begin() as conn:
         if serialize is not None and engine.dialect.name == "postgresql":
-            s.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": serialize})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": serialize})
         order = order_by if isinstance(order_by, (list, tuple)) else (order_by,)
-        q = select(model).where(free, *where).order_by(*order).limit(limit)
+        q = select(table).where(free, *where).order_by(*order).limit(limit)
         if engine.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        rows = list(s.exec(q))
-        for r in rows:
-            r.lease_owner, r.lease_until = owner, until
-            s.add(r)
-        s.commit()
+        rows = list(conn.execute(q))
+        if rows:
+            conn.execute(update(table).where(table.c.id.in_([r.id for r in rows]))
+                         .values(lease_owner=owner, lease_until=until))
         return rows
 
 

@@ -16,9 +16,11 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -76,12 +78,19 @@ class EntryRow(SQLModel, table=True):
     outlet: str | None = None
     published: datetime | None = _ts()
     seen_at: datetime | None = _ts()
+    # The order entries are processed in: fresh before backlog, then by ``queue_at`` (when it
+    # was published, else when it was seen), then id (``repo.claim_pending_entries``).
+    queue_at: datetime | None = _ts()
+    backlog: bool = Field(default=False, sa_column=Column(Boolean, nullable=False,
+                                                          server_default=false()))
     state: str = Field(default=EntryState.PENDING, index=True)  # an EntryState
     status: str | None = None  # extraction / page fetch status kind
     error: str | None = Field(default=None, sa_column=Column(Text))
     article_id: int | None = Field(default=None, foreign_key="articles.id")
     lease_owner: str | None = None
     lease_until: datetime | None = _ts()
+
+    __table_args__ = (Index("ix_entries_queue", "state", "backlog", "queue_at", "id"),)
 
 
 class ArticleRow(SQLModel, table=True):

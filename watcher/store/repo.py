@@ -10,11 +10,12 @@ the call joins: its ``commit`` is then the caller's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, or_, text, update
+from sqlalchemy import bindparam, case, func, or_, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
@@ -135,34 +136,96 @@ def next_feed_due(engine: Engine) -> datetime | None:
             col(Feed.disabled_reason).is_(None))).one())
 
 
-def save_feed_state(engine: Engine, feed_id: int, state: FeedState, polled_at: datetime,
-                    entries: Iterable[Entry] = ()) -> int:
-    """Record a poll: the feed's new state and its entries not seen before. Returns new count."""
-    with Session(engine) as s:
-        row = s.get(Feed, feed_id)
-        if row is None:
-            return 0
-        for name in ("etag", "last_modified", "body_hash", "next_check_at", "last_success_at",
-                     "last_status", "last_error", "consecutive_errors", "disabled_reason"):
-            setattr(row, name, getattr(state, name))
-        if state.title and not row.title:
-            row.title = state.title
-        row.last_polled_at = polled_at
-        row.lease_owner, row.lease_until = None, None
-        s.add(row)
-        rows = {e.key: {"key": e.key, "feed_id": feed_id, "link": e.link, "title": e.title,
-                        "summary": e.summary, "outlet": e.outlet, "published": e.published,
-                        "seen_at": polled_at, "state": EntryState.PENDING} for e in entries}
-        if rows:
-            # The same item may arrive through two feeds polled by two workers at once: the
-            # unique key decides, and the loser skips it instead of failing its cycle.
-            stmt = _insert(engine, EntryRow).on_conflict_do_nothing(index_elements=["key"])
-            new = s.connection().execute(stmt.returning(col(EntryRow.id)),
-                                         list(rows.values())).all()
-            if new:
-                wake(s.connection(), "entries")
-        s.commit()
-    return len(new) if rows else 0
+class Poll(NamedTuple):
+    """One feed's poll, to store: its new state and the entries it listed (newest first)."""
+
+    feed_id: int
+    state: FeedState
+    entries: Sequence[Entry] = ()
+
+
+def any_feed_due(engine: Engine, now: datetime) -> bool:
+    """Whether a feed is due for a poll and free to claim now (``claim_due_feeds`` would take
+    it)."""
+    with engine.connect() as conn:
+        return conn.execute(select(col(Feed.id)).where(
+            col(Feed.disabled_reason).is_(None),
+            or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now),
+            or_(col(Feed.lease_until).is_(None), col(Feed.lease_until) < now)).limit(1)
+        ).first() is not None
+
+
+def save_feed_state(bind: Bind, feed_id: int, state: FeedState, polled_at: datetime,
+                    entries: Iterable[Entry] = (), backlog_after: timedelta | None = None) -> int:
+    """Record one poll (``save_polls``). Returns how many of its entries were new."""
+    return save_polls(bind, [Poll(feed_id, state, tuple(entries))], polled_at, backlog_after)
+
+
+_FEED_STATE = ("etag", "last_modified", "body_hash", "next_check_at", "last_success_at",
+               "last_status", "last_error", "consecutive_errors", "disabled_reason")
+
+
+def save_polls(bind: Bind, polls: Sequence[Poll], polled_at: datetime,
+               backlog_after: timedelta | None = None) -> int:
+    """Record a batch of polls in one transaction: each feed's new state (one UPDATE for the
+    batch) and the entries not seen before (one INSERT). Returns how many entries were new.
+
+    An entry published more than ``backlog_after`` before ``polled_at`` is *backlog*: it is
+    processed after every fresher entry (``claim_entries``)."""
+    if not polls:
+        return 0
+    feeds = Feed.__table__  # type: ignore[attr-defined]
+    states = [{"fid": p.feed_id, "title_": p.state.title, "polled": polled_at,
+               **{f"s_{name}": getattr(p.state, name) for name in _FEED_STATE}} for p in polls]
+    update_state = update(feeds).where(feeds.c.id == bindparam("fid")).values(
+        last_polled_at=bindparam("polled"), lease_owner=None, lease_until=None,
+        title=func.coalesce(feeds.c.title, bindparam("title_")),
+        **{name: bindparam(f"s_{name}") for name in _FEED_STATE})
+    with _transaction(bind) as conn:
+        conn.execute(update_state, states)
+        # A feed removed while it was being polled: its entries are not stored.
+        alive = set(conn.execute(select(feeds.c.id).where(
+            feeds.c.id.in_([p.feed_id for p in polls]))).scalars())
+        return _insert_entries(conn, [p for p in polls if p.feed_id in alive], polled_at,
+                               backlog_after)
+
+
+def _insert_entries(conn: Connection, polls: Sequence[Poll], polled_at: datetime,
+                    backlog_after: timedelta | None) -> int:
+    rows: dict[str, dict[str, Any]] = {}
+    for p in polls:
+        for e in p.entries:
+            rows.setdefault(e.key, {
+                "key": e.key, "feed_id": p.feed_id, "link": e.link, "title": e.title,
+                "summary": e.summary, "outlet": e.outlet, "published": e.published,
+                "seen_at": polled_at, "queue_at": e.published or polled_at,
+                "backlog": bool(backlog_after is not None and e.published is not None
+                                and e.published < polled_at - backlog_after),
+                "state": EntryState.PENDING})
+    if not rows:
+        return 0
+    # The same item may arrive through two feeds polled by two workers at once: the unique
+    # key decides, and the loser skips it instead of failing its cycle.
+    stmt = _insert(conn, EntryRow).on_conflict_do_nothing(index_elements=["key"])
+    new = len(conn.execute(stmt.returning(col(EntryRow.id)), list(rows.values())).all())
+    if new:
+        wake(conn, "entries")
+    return new
+
+
+@contextmanager
+def _transaction(bind: Bind) -> Iterator[Connection]:
+    """A connection in a transaction: the engine's own (committed at the end of the block), or
+    the caller's connection, whose transaction (begun here if none is) the block joins."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+        return
+    if bind.in_transaction():
+        yield bind
+        return
+    with bind.begin():
+        yield bind
 
 
 def _insert(bind: Bind, model: Any) -> Any:
@@ -178,16 +241,41 @@ def _insert(bind: Bind, model: Any) -> Any:
 
 # --- entries and articles ----------------------------------------------------------------------
 
+class Claimed(NamedTuple):
+    id: int
+    entry: Entry
+    backlog: bool
+
+
+def claim_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
+                  limit: int = 200, besides: Sequence[int] = ()) -> list[Claimed]:
+    """Lease the next pending entries: fresh before backlog, then oldest first by publication
+    (when it was seen, for an entry without a date), whatever order the feeds list them in: a
+    cancellation is analysed after the announcement it cancels. One index serves the order
+    (``ix_entries_queue``), however many entries are pending. ``besides``: entries the
+    worker holds already (the batch it is on), not to be claimed twice."""
+    where: list[Any] = [EntryRow.state == EntryState.PENDING]
+    if besides:
+        where.append(col(EntryRow.id).not_in(list(besides)))
+    rows = claim(engine, EntryRow, now, owner, lease_seconds, limit, where=where,
+                 order_by=(EntryRow.state, EntryRow.backlog, EntryRow.queue_at, EntryRow.id))
+    return [Claimed(stored_id(r.id), Entry(
+        feed_url="", key=r.key, link=r.link, title=r.title or "", summary=r.summary or "",
+        published=utc(r.published), outlet=r.outlet), bool(r.backlog)) for r in rows]
+
+
 def claim_pending_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                           limit: int = 200) -> list[tuple[int, Entry]]:
-    # Oldest first by publication, whatever order the feeds list them in: a cancellation is
-    # analysed after the announcement it cancels (an entry without a date, when it was seen).
-    rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
-                 where=[EntryRow.state == EntryState.PENDING],
-                 order_by=(func.coalesce(EntryRow.published, EntryRow.seen_at), EntryRow.id))
-    return [(stored_id(r.id), Entry(feed_url="", key=r.key, link=r.link, title=r.title or "",
-                         summary=r.summary or "", published=utc(r.published), outlet=r.outlet))
-            for r in rows]
+    """``claim_entries``, as (id, entry) pairs."""
+    return [(c.id, c.entry) for c in claim_entries(engine, now, owner, lease_seconds, limit)]
+
+
+def pending_entries(bind: Bind) -> tuple[int, int]:
+    """How many entries wait to be processed: (fresh, backlog)."""
+    with _transaction(bind) as conn:
+        counts = dict(conn.execute(select(col(EntryRow.backlog), func.count()).where(
+            col(EntryRow.state) == EntryState.PENDING).group_by(col(EntryRow.backlog))).all())
+    return int(counts.get(False, 0)), int(counts.get(True, 0))
 
 
 def renew_entry_leases(engine: Engine, entry_ids: Sequence[int], owner: str,
@@ -195,32 +283,49 @@ def renew_entry_leases(engine: Engine, entry_ids: Sequence[int], owner: str,
     renew(engine, EntryRow, entry_ids, owner, until)
 
 
+class Finished(NamedTuple):
+    """What became of a claimed entry."""
+
+    entry_id: int
+    state: EntryState
+    status: str | None
+    error: str | None = None
+    article_id: int | None = None
+
+
 def finish_entry(bind: Bind, entry_id: int, state: EntryState, status: str | None,
                  error: str | None = None, article_id: int | None = None) -> None:
-    with Session(bind) as s:
-        s.exec(update(EntryRow).where(col(EntryRow.id) == entry_id).values(
-            state=state, status=status, error=error, article_id=article_id,
-            lease_owner=None, lease_until=None))
-        s.commit()
+    finish_entries(bind, [Finished(entry_id, state, status, error, article_id)])
+
+
+def finish_entries(bind: Bind, done: Sequence[Finished]) -> None:
+    """Close entries (one UPDATE for all), their leases dropped."""
+    if not done:
+        return
+    entries = EntryRow.__table__  # type: ignore[attr-defined]
+    stmt = update(entries).where(entries.c.id == bindparam("eid")).values(
+        state=bindparam("st"), status=bindparam("stat"), error=bindparam("err"),
+        article_id=bindparam("aid"), lease_owner=None, lease_until=None)
+    with _transaction(bind) as conn:
+        conn.execute(stmt, [{"eid": f.entry_id, "st": f.state, "stat": f.status,
+                             "err": f.error, "aid": f.article_id} for f in done])
 
 
 def save_article(bind: Bind, article: Article, origin: str, now: datetime,
                  signature: Any = None, duplicate_of: int | None = None) -> tuple[int, bool]:
     """Insert an article, or find the one with its URL (stored earlier, or by another worker
     at the same moment: the unique URL decides). Returns (id, inserted)."""
-    with Session(bind) as s:
-        stmt = _insert(bind, ArticleRow).values(
-            url=article.url, origin=origin, title=article.title, text=article.text,
-            outlet=article.outlet, published=article.published, fetched_at=now,
-            signature=signature, duplicate_of=duplicate_of)
-        new = s.connection().execute(stmt.on_conflict_do_nothing(
-            index_elements=["url"]).returning(col(ArticleRow.id))).scalar()
+    articles = ArticleRow.__table__  # type: ignore[attr-defined]
+    with _transaction(bind) as conn:
+        new = conn.execute(_insert(conn, ArticleRow).on_conflict_do_nothing(
+            index_elements=["url"]).returning(articles.c.id), {
+            "url": article.url, "origin": origin, "title": article.title,
+            "text": article.text, "outlet": article.outlet, "published": article.published,
+            "fetched_at": now, "signature": signature, "duplicate_of": duplicate_of}).scalar()
         if new is not None:
-            s.commit()
             return int(new), True
-        found = s.exec(select(ArticleRow.id).where(ArticleRow.url == article.url)).one()
-        s.commit()
-        return stored_id(found), False
+        found = conn.execute(select(articles.c.id).where(articles.c.url == article.url)).one()
+        return stored_id(found[0]), False
 
 
 def load_article(engine: Engine, article_id: int) -> Article | None:
