@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
@@ -98,7 +96,8 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 def head_revision() -> str | None:
     """The newest migration's id, from the migration files' own ``revision`` and
     ``down_revision`` lines: the one no other revises (None if that is not exactly one)."""
-    revisions, revised = set(), set()
+    revisions: set[str] = set()
+    revised: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for line in path.read_text(encoding="utf-8").splitlines():
             name, _, value = line.partition("=")
