@@ -89,7 +89,8 @@ REAL_PER_FEED = 5
 MAX_ALERT_FEEDS = 5
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/watcher_bench"
 CYCLE_DONE = re.compile(r"cycle done: (\d+) feeds polled \((\d+) failed, (\d+) parsed\), "
-                        r"(\d+) new entries, (\d+) articles \((\d+) unreadable\)")
+                        r"(\d+) new entries, (\d+) articles \((?:\d+ from the feed's text, )?"
+                        r"(\d+) unreadable\)")
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
 
 # --- the site: feeds and pages ------------------------------------------------------------------

@@ -157,3 +157,22 @@ def test_a_postponement_to_a_new_date_is_an_update_of_the_same_summit():
                                                   "status": "announced"}
     elsewhere = facts(where("Hanoi"), when("2026-10-01", "2026-10-31", "month"), "postponed")
     assert decide(finding(elsewhere), [known(planned)]).kind == "new"
+
+
+def test_an_older_report_cannot_move_the_status_of_a_newer_one():
+    """Reports are not always analysed in publication order (fresh news comes newest first):
+    a status is news only against what was reported before it."""
+    from datetime import UTC, datetime
+
+    plan = facts(where("Ulaanbaatar"), when("2026-09-08", "2026-09-14", "week"))
+    back_on = Known(id=1, rule_id=RULE, key="k", facts=dict(plan, status="resumed"),
+                    origin="article", reported=datetime(2026, 8, 20, 9, tzinfo=UTC))
+    called_off = finding(dict(plan, status="cancelled"))
+    older = decide(called_off, [back_on], reported=datetime(2026, 8, 19, 9, tzinfo=UTC))
+    assert older.kind == "known" and "older report" in older.reason
+    newer = decide(called_off, [back_on], reported=datetime(2026, 8, 21, 9, tzinfo=UTC))
+    assert newer.kind == "update" and newer.changes[0].fact == "status"
+    # an older report still adds what nobody reported yet (a venue, a day)
+    venue = finding(dict(plan, where=where("Ulaanbaatar", "Beijing"), status="cancelled"))
+    d = decide(venue, [back_on], reported=datetime(2026, 8, 19, 9, tzinfo=UTC))
+    assert d.kind == "update" and [c.fact for c in d.changes] == ["where"]

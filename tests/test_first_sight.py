@@ -58,7 +58,7 @@ def _feeds(engine, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     return [feed_id for feed_id, _ in repo.list_feeds(engine)]
 
 
-def test_fresh_entries_come_before_backlog_each_in_publication_order(engine):
+def test_fresh_entries_come_newest_first_then_backlog_oldest_first(engine):
     a, b = _feeds(engine, 2)
     state = repo.list_feeds(engine)[0][1]
     polls = [  # as feeds list them: newest first
@@ -72,7 +72,7 @@ def test_fresh_entries_come_before_backlog_each_in_publication_order(engine):
     assert repo.save_polls(engine, polls, NOW, backlog_after=DAY) == 6
     claimed = repo.claim_entries(engine, NOW, "w", 60, limit=10)
     assert [c.entry.key for c in claimed] == [
-        "a-older", "b-new", "a-new", "b-undated",  # fresh; undated: when it was seen
+        "b-undated", "a-new", "b-new", "a-older",  # fresh, newest first; undated: when seen
         "a-archive", "b-archive"]  # backlog, oldest first
     assert [c.backlog for c in claimed] == [False] * 4 + [True] * 2
     assert repo.pending_entries(engine) == (4, 2)
@@ -84,7 +84,7 @@ def test_without_backlog_after_every_entry_is_fresh(engine):
     repo.save_polls(engine, [repo.Poll(a, state, [_entry("new", NOW),
                                                   _entry("old", NOW - 300 * DAY)])], NOW)
     claimed = repo.claim_entries(engine, NOW, "w", 60)
-    assert [(c.entry.key, c.backlog) for c in claimed] == [("old", False), ("new", False)]
+    assert [(c.entry.key, c.backlog) for c in claimed] == [("new", False), ("old", False)]
 
 
 def test_a_poll_batch_is_stored_at_once_and_a_removed_feed_spoils_nothing(engine):
@@ -275,3 +275,30 @@ def test_changed_rule_files_are_loaded_at_once(http_server, tmp_path):
         finally:
             service.close()
     assert loaded == [True, True]
+
+
+def test_fresh_news_newest_first_adds_no_noise(http_server, tmp_path):
+    """A feed listing, within the hour, a trip and then its cancellation: analysed newest
+    first, the cancellation is the one post; the older announcement is no news after it."""
+    now = datetime.now(UTC)
+    day = (now + 20 * DAY).strftime("%B %-d")
+    announced = ("Pompeo to visit Reykjavik", f"Secretary of State Mike Pompeo will travel to "
+                 f"Reykjavik on {day}, the State Department said.", now - timedelta(minutes=50))
+    cancelled = ("Pompeo calls off Reykjavik trip", f"Secretary of State Mike Pompeo has called "
+                 f"off his trip to Reykjavik, planned for {day}, the State Department said.",
+                 now - timedelta(minutes=5))
+    items = _items(http_server, [announced, cancelled])
+    feed = http_server.route("/feed.rss", Reply(body=rss(items[::-1]),
+                                                content_type="application/rss+xml"))
+    with SlackStandIn() as slack:
+        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url,
+                           slack_extra="digest_after = 0", extra="extract_workers = 1")
+        service = build(load_settings(cfg), env=TOKEN)
+        try:
+            service.pipeline.start(eager=False)
+            report = service.pipeline.run_cycle()
+        finally:
+            service.close()
+        assert report.articles == 2
+        assert len(slack.messages) == 1, slack.messages
+        assert "cancelled" in str(slack.messages[0]) and "Reykjavik" in str(slack.messages[0])

@@ -101,7 +101,7 @@ def conclude(matched: Matched, rules: RuleSet, known: Sequence[Known], *,
     current = list(known)
     decided: list[tuple[Finding, Decision]] = []
     for f in matched.findings:
-        decision = decide(f, current, rules.rules.get(f.rule_id))
+        decision = decide(f, current, rules.rules.get(f.rule_id), reported=article.published)
         decided.append((f, decision))
         current.append(_this_article(f, decision, article))  # one article, one story
     if reprint is not None:
@@ -135,7 +135,8 @@ def _this_article(f: Finding, d: Decision, article: Article) -> Known:
     return Known(id=None, rule_id=f.rule_id, key=f.key, facts=f.facts,
                  origin=KnownOrigin.THIS_ARTICLE,
                  development_id=d.matched.development if d.matched else None,
-                 display=f.display, source=article.outlet or article.url)
+                 display=f.display, source=article.outlet or article.url,
+                 reported=article.published)
 
 
 def reprint_decisions(results: Sequence[tuple[Finding, Decision]], reprint: Reprint,
@@ -265,7 +266,8 @@ class KnownList:
         for f in baseline_findings(article, rules):
             self.items.append(Known(id=self._ids(), rule_id=f.rule_id, key=f.key, facts=f.facts,
                                     origin=KnownOrigin.BASELINE, display=f.display,
-                                    article_id=aid, source=article.outlet or article.url))
+                                    article_id=aid, source=article.outlet or article.url,
+                                    reported=article.published))
 
     def add(self, analysis: Analysis, article_id: int | None = None) -> None:
         """An analysed article's findings, as if stored."""
@@ -278,4 +280,4 @@ class KnownList:
                 id=ident, rule_id=o.finding.rule_id, key=o.finding.key, facts=o.finding.facts,
                 origin=KnownOrigin.ARTICLE, development_id=ident if dev is None else dev,
                 display=o.finding.display, article_id=aid,
-                source=article.outlet or article.url))
+                source=article.outlet or article.url, reported=article.published))

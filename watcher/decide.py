@@ -17,6 +17,7 @@ whatever precision a later report adds.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from watcher.facts import compare
@@ -53,9 +54,15 @@ def same_development(finding: Finding, known: Sequence[Known], rule: Rule | None
 _ORDER = {KnownOrigin.BASELINE: 0, KnownOrigin.ARTICLE: 1, KnownOrigin.THIS_ARTICLE: 2}
 
 
-def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -> Decision:
+def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None,
+           reported: datetime | None = None) -> Decision:
     """Compare ``finding`` with the known findings (of every rule: only its own rule's, and its
-    ``aliases``', count). The decision names the known finding it was compared with."""
+    ``aliases``', count). The decision names the known finding it was compared with.
+
+    ``reported``: when the finding's article was published. A report older than the newest
+    one on record of its development cannot move that development's status: statuses are
+    news in publication order, whatever order the reports are analysed in (a cancellation
+    read before the announcement it cancels leaves the announcement no news)."""
     same = same_development(finding, known, rule)
     memories = [k for k in same if _vague_memory(k)]
     if memories and any(_dated_plan(k) for k in same):
@@ -103,6 +110,15 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None) -
         return Decision(Novelty.KNOWN, f"nothing new compared with what is known of it "
                                        f"({_origin(best)}: {_brief(best.facts)}); it says "
                                        "less, the same, or an earlier stage", best)
+    newest = max((k.reported for k in same if k.reported is not None), default=None)
+    if reported is not None and newest is not None and reported < newest:
+        older = [c for c in changes if c.fact == "status"]
+        changes = tuple(c for c in changes if c.fact != "status")
+        if not changes:
+            return Decision(Novelty.KNOWN, f"an older report ({reported:%Y-%m-%d %H:%M}) than "
+                                           f"the newest on record ({newest:%Y-%m-%d %H:%M}); "
+                                           f"its status ({older[0].now if older else '?'}) is "
+                                           "not news", best)
     names = ", ".join(c.fact for c in changes)
     return Decision(Novelty.UPDATE, f"same development as {_origin(best)}; changed: {names}",
                     best, changes)

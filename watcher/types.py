@@ -126,6 +126,7 @@ class Known:
     display: Mapping[str, str] = field(default_factory=dict)
     article_id: int | None = None  # the article it was found in
     source: str = ""  # that article's outlet, else its URL
+    reported: datetime | None = None  # when that article was published, if known
 
     def __post_init__(self) -> None:
         if (self.id is None) != (self.origin == KnownOrigin.THIS_ARTICLE):

@@ -26,7 +26,7 @@ from watcher.types import AlertKind, Article, Finding, Known, KnownOrigin, Novel
 
 def _known_query() -> Any:
     """Findings with the outlet (else URL) of their article."""
-    return select(FindingRow, ArticleRow.outlet, ArticleRow.url).join(
+    return select(FindingRow, ArticleRow.outlet, ArticleRow.url, ArticleRow.published).join(
         ArticleRow, col(ArticleRow.id) == FindingRow.article_id)
 
 
@@ -48,12 +48,12 @@ def findings_after(bind: Bind, after: int, among: Sequence[int] = ()) -> list[Kn
                                             .order_by(col(FindingRow.id)))]
 
 
-def _known(r: FindingRow, outlet: str | None, url: str) -> Known:
+def _known(r: FindingRow, outlet: str | None, url: str, published: datetime | None) -> Known:
     ident = stored_id(r.id)
     return Known(id=ident, rule_id=r.rule_id, key=r.key, facts=r.facts or {},
                  origin=KnownOrigin.BASELINE if r.origin == "baseline" else KnownOrigin.ARTICLE,
                  development_id=r.development_id or ident, display=r.display or {},
-                 article_id=r.article_id, source=outlet or url)
+                 article_id=r.article_id, source=outlet or url, reported=utc(published))
 
 
 def outlets_of_development(bind: Bind, development_id: int) -> list[str]:

@@ -249,16 +249,24 @@ class Claimed(NamedTuple):
 
 def claim_entries(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                   limit: int = 200, besides: Sequence[int] = ()) -> list[Claimed]:
-    """Lease the next pending entries: fresh before backlog, then oldest first by publication
-    (when it was seen, for an entry without a date), whatever order the feeds list them in: a
-    cancellation is analysed after the announcement it cancels. One index serves the order
-    (``ix_entries_queue``), however many entries are pending. ``besides``: entries the
-    worker holds already (the batch it is on), not to be claimed twice."""
+    """Lease the next pending entries: fresh ones first, newest first by publication (when it
+    was seen, for an entry without a date): the current news comes out first; then backlog,
+    oldest first, whatever order the feeds list them in. (The order never makes an older
+    report news over a newer one: ``watcher.decide``.) One index serves both orders
+    (``ix_entries_queue``), however many entries are pending. ``besides``: entries the worker
+    holds already (the batch it is on), not to be claimed twice."""
     where: list[Any] = [EntryRow.state == EntryState.PENDING]
     if besides:
         where.append(col(EntryRow.id).not_in(list(besides)))
-    rows = claim(engine, EntryRow, now, owner, lease_seconds, limit, where=where,
-                 order_by=(EntryRow.state, EntryRow.backlog, EntryRow.queue_at, EntryRow.id))
+    rows = claim(engine, EntryRow, now, owner, lease_seconds, limit,
+                 where=[*where, col(EntryRow.backlog).is_(False)],
+                 order_by=(EntryRow.state, EntryRow.backlog, col(EntryRow.queue_at).desc(),
+                           col(EntryRow.id).desc()))
+    if len(rows) < limit:
+        rows += claim(engine, EntryRow, now, owner, lease_seconds, limit - len(rows),
+                      where=[*where, col(EntryRow.backlog).is_(True)],
+                      order_by=(EntryRow.state, EntryRow.backlog, EntryRow.queue_at,
+                                EntryRow.id))
     return [Claimed(stored_id(r.id), Entry(
         feed_url="", key=r.key, link=r.link, title=r.title or "", summary=r.summary or "",
         published=utc(r.published), outlet=r.outlet), bool(r.backlog)) for r in rows]
