@@ -302,3 +302,19 @@ def test_fresh_news_newest_first_adds_no_noise(http_server, tmp_path):
         assert report.articles == 2
         assert len(slack.messages) == 1, slack.messages
         assert "cancelled" in str(slack.messages[0]) and "Reykjavik" in str(slack.messages[0])
+
+
+def test_feeds_are_parsed_in_a_worker_isolated_and_time_limited_like_pages(http_server):
+    import time
+
+    from watcher.parse import parse_feed
+
+    body = rss([{"title": "One", "link": "https://n.test/1", "summary": "s",
+                 "published": NOW}])
+    with ExtractorPool(workers=1, timeout=1) as pool:
+        ran = pool.run(parse_feed, body, {}, "https://f.test/feed")
+        assert ran.status == "ok" and [e.title for e in ran.value.entries] == ["One"]
+        hung = pool.run(time.sleep, 30)  # a parser that never returns
+        assert hung.status == "timeout" and "took longer than 1s" in (hung.error or "")
+        again = pool.run(parse_feed, body, {}, "https://f.test/feed")  # a fresh worker
+        assert again.status == "ok" and len(again.value.entries) == 1

@@ -32,6 +32,7 @@ from __future__ import annotations
 import email.utils
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Iterator, Mapping
@@ -235,35 +236,78 @@ def charset_of(content_type: str | None) -> str | None:
 
 
 class Fetcher:
-    """Thread-safe GETs over one shared ``httpx.Client``. See the module docstring.
+    """Thread-safe GETs. See the module docstring.
+
+    Each thread has an ``httpx.Client`` of its own (its own connection pool): one pool shared
+    by many threads makes them queue for its lock on every request and every close, which
+    cost more than the requests themselves on a fast network. The per-host limit
+    (``max_per_host``) is shared by all of them.
 
     ``verify``: TLS verification as httpx takes it (a CA bundle path or an SSLContext for a
     private CA); ``transport`` replaces the guarded transport (the address check then runs
-    before connecting instead, and per-read deadlines are the transport's business).
+    before connecting instead, and per-read deadlines are the transport's business), and its
+    one client is shared by every thread.
     """
 
     def __init__(self, settings: FetchSettings | None = None,
                  transport: httpx.BaseTransport | None = None, *,
                  allow_hosts: set[str] | frozenset[str] | None = None,
                  verify: ssl.SSLContext | str | bool = True):
-        self.settings = s = settings or FetchSettings()
+        self.settings = settings or FetchSettings()
         self.allow_hosts = frozenset(h.lower() for h in (allow_hosts or ()))
-        self._guarded = transport is None
-        self._hosts = netguard.HostSlots(s.max_per_host)
-        if transport is None:
-            limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
-            transport = httpx.HTTPTransport(limits=limits, verify=verify)
+        self._hosts = netguard.HostSlots(self.settings.max_per_host)
+        self._verify = verify
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._lock = threading.Lock()
+        self._shared: httpx.Client | None = None
+        self._spare: list[httpx.Client] = []
+        if transport is not None:
+            self._guarded = False
+            self._shared = self._new_client(transport)
+        else:
             # False for an httpx/httpcore we do not know: _check_url then checks before connecting
-            self._guarded = netguard.install_guard(transport, s.allow_private_addresses,
-                                                   self.allow_hosts)
-        self._client = httpx.Client(
+            first = self._guarded_transport()
+            self._spare.append(self._new_client(first[0]))
+            self._guarded = first[1]
+
+    def _guarded_transport(self) -> tuple[httpx.HTTPTransport, bool]:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        transport = httpx.HTTPTransport(limits=limits, verify=self._verify)
+        guarded = netguard.install_guard(transport, self.settings.allow_private_addresses,
+                                         self.allow_hosts)
+        return transport, guarded
+
+    def _new_client(self, transport: httpx.BaseTransport) -> httpx.Client:
+        client = httpx.Client(
             transport=transport, follow_redirects=False, trust_env=False,
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate"},
+            headers={"User-Agent": self.settings.user_agent,
+                     "Accept-Encoding": "gzip, deflate"},
         )
+        with self._lock:
+            self._clients.append(client)
+        return client
+
+    @property
+    def _client(self) -> httpx.Client:
+        """This thread's client (the shared one, with a given transport)."""
+        if self._shared is not None:
+            return self._shared
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            with self._lock:
+                client = self._spare.pop() if self._spare else None
+            if client is None:
+                client = self._new_client(self._guarded_transport()[0])
+            self._local.client = client
+        return client
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            client.close()
 
     def __enter__(self) -> Self:
         return self

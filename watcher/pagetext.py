@@ -174,10 +174,37 @@ def _worker_main(conn: Any, fn: Extractor, reset_every: int, memory_mb: int | No
         if task == "reset":
             _reset_caches()
             continue
+        if isinstance(task, Call):
+            conn.send(task.run())
+            continue
         conn.send(_run(fn, *task))
         done += 1
         if reset_every and done % reset_every == 0:
             _reset_caches()
+
+
+@dataclass(frozen=True)
+class Call:
+    """Another job for a worker (``ExtractorPool.run``): a module-level function of other
+    untrusted bytes (a feed: ``watcher.parse.parse_feed``), isolated and time-limited like a
+    page. It must not raise: it returns its errors as values."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+    def run(self) -> Any:
+        return self.fn(*self.args, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What came of a ``Call``: its value, or why there is none (``status``: "timeout" or
+    "crashed")."""
+
+    value: Any
+    status: str = "ok"
+    error: str | None = None
 
 
 class _Worker:
@@ -258,24 +285,39 @@ class ExtractorPool:
             return result
         if not self._started:
             self.start()
+        ran = self._send((html, url, fallback, content_type), "extraction")
+        return ran.value if ran.status == "ok" else ExtractResult(None, ran.status, ran.error)
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Ran:
+        """``fn(*args, **kwargs)`` in a worker, with the pages' time and memory limits
+        (in-process with ``workers=0``)."""
+        if self._closed:
+            raise RuntimeError("ExtractorPool is closed")
+        call = Call(fn, args, kwargs)
+        if self.workers == 0:
+            return Ran(call.run())
+        return self._send(call, getattr(fn, "__name__", "the job"))
+
+    def _send(self, task: Any, what: str) -> Ran:
+        if not self._started:
+            self.start()
         worker = self._idle.get()
         try:
-            result, worker = self._on(worker, html, url, fallback, content_type)
+            ran, worker = self._on(worker, task, what)
         finally:
             self._idle.put(worker)  # the same worker, or its replacement
-        return result
+        return ran
 
-    def _on(self, worker: _Worker, html: bytes | str, url: str, fallback: Entry | None,
-            content_type: str | None) -> tuple[ExtractResult, _Worker]:
+    def _on(self, worker: _Worker, task: Any, what: str) -> tuple[Ran, _Worker]:
         try:
-            worker.conn.send((html, url, fallback, content_type))
+            worker.conn.send(task)
             if worker.conn.poll(self.timeout):
-                return worker.conn.recv(), worker
+                return Ran(worker.conn.recv()), worker
             status = "timeout"
-            error = f"extraction took longer than {self.timeout:g}s; worker killed"
+            error = f"{what} took longer than {self.timeout:g}s; worker killed"
         except (EOFError, OSError) as exc:
             status, error = "crashed", self._death(worker, exc)
-        return ExtractResult(None, status, error), self._replace(worker)
+        return Ran(None, status, error), self._replace(worker)
 
     @staticmethod
     def _death(worker: _Worker, exc: BaseException) -> str:

@@ -22,6 +22,7 @@ for it with Retry-After. HTTP 410 disables the feed; so does failing for more th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -65,7 +66,13 @@ def errors_spanning(interval: int, span: timedelta = DISABLE_AFTER) -> int:
     return errors
 
 
-def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
+Parser = Callable[..., ParsedFeed]  # parse_feed, or a stand-in that runs it elsewhere
+
+
+def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime,
+              parse: Parser = parse_feed) -> PollOutcome:
+    """``parse``: how a changed feed is parsed (the service runs ``parse_feed`` in its
+    isolated worker processes)."""
     if state.disabled_reason:
         return PollOutcome(state, None, "disabled", state.disabled_reason)
     result = fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified,
@@ -82,8 +89,8 @@ def poll_feed(fetcher: Fetcher, state: FeedState, now: datetime) -> PollOutcome:
         new = _success(state, now, "unchanged")
         return PollOutcome(replace(new, etag=etag, last_modified=last_modified), None,
                            "unchanged")
-    parsed = parse_feed(result.body, result.headers, state.url, base_url=result.url,
-                        max_entries=fetcher.settings.max_entries_per_poll or None)
+    parsed = parse(result.body, result.headers, state.url, base_url=result.url,
+                   max_entries=fetcher.settings.max_entries_per_poll or None)
     if parsed.status == "not_a_feed":
         return _failure(state, now, "not_a_feed", parsed.error or "not a feed", None)
     new = replace(_success(state, now, parsed.status), etag=etag, last_modified=last_modified,
