@@ -176,3 +176,15 @@ def test_an_older_report_cannot_move_the_status_of_a_newer_one():
     venue = finding(dict(plan, where=where("Ulaanbaatar", "Beijing"), status="cancelled"))
     d = decide(venue, [back_on], reported=datetime(2026, 8, 19, 9, tzinfo=UTC))
     assert d.kind == "update" and [c.fact for c in d.changes] == ["where"]
+
+
+def test_the_baseline_is_known_whatever_its_date():
+    """A seed dated after a report does not make the report old: the baseline is the start."""
+    from datetime import UTC, datetime
+
+    plan = facts(where("Ulaanbaatar"), when("2026-09-08", "2026-09-14", "week"))
+    seed = Known(id=1, rule_id=RULE, key="k", facts=plan, origin="baseline",
+                 reported=datetime(2026, 8, 30, tzinfo=UTC))
+    d = decide(finding(dict(plan, status="postponed")), [seed],
+               reported=datetime(2026, 8, 20, tzinfo=UTC))
+    assert d.kind == "update" and d.changes[0].fact == "status"

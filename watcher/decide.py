@@ -60,7 +60,7 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None,
     ``aliases``', count). The decision names the known finding it was compared with.
 
     ``reported``: when the finding's article was published. A report older than the newest
-    one on record of its development cannot move that development's status: statuses are
+    report read of its development (the baseline aside) cannot move that development's status: statuses are
     news in publication order, whatever order the reports are analysed in (a cancellation
     read before the announcement it cancels leaves the announcement no news)."""
     same = same_development(finding, known, rule)
@@ -110,7 +110,10 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None,
         return Decision(Novelty.KNOWN, f"nothing new compared with what is known of it "
                                        f"({_origin(best)}: {_brief(best.facts)}); it says "
                                        "less, the same, or an earlier stage", best)
-    newest = max((k.reported for k in same if k.reported is not None), default=None)
+    # Reports read, not the baseline: the seeds are what is known at the start, whatever
+    # their dates.
+    newest = max((k.reported for k in same
+                  if k.reported is not None and k.origin != KnownOrigin.BASELINE), default=None)
     if reported is not None and newest is not None and reported < newest:
         older = [c for c in changes if c.fact == "status"]
         changes = tuple(c for c in changes if c.fact != "status")
