@@ -60,9 +60,10 @@ def decide(finding: Finding, known: Sequence[Known], rule: Rule | None = None,
     ``aliases``', count). The decision names the known finding it was compared with.
 
     ``reported``: when the finding's article was published. A report older than the newest
-    report read of its development (the baseline aside) cannot move that development's status: statuses are
-    news in publication order, whatever order the reports are analysed in (a cancellation
-    read before the announcement it cancels leaves the announcement no news)."""
+    report read of its development (the baseline aside) cannot move that development's
+    status: statuses are news in publication order, whatever order the reports are analysed
+    in (a cancellation read before the announcement it cancels leaves the announcement no
+    news)."""
     same = same_development(finding, known, rule)
     memories = [k for k in same if _vague_memory(k)]
     if memories and any(_dated_plan(k) for k in same):
