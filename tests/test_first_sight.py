@@ -149,6 +149,16 @@ def test_extraction_workers_start_with_the_first_page():
         assert result.signature is not None  # made in the worker, not in the service
 
 
+def _once(cfg) -> CycleReport:  # type: ignore[no-untyped-def]
+    """What `watcher run --once` does, in this process (to look at its report)."""
+    service = build(load_settings(cfg), env=TOKEN)
+    try:
+        service.pipeline.start(eager=False)
+        return service.pipeline.run_cycle()
+    finally:
+        service.close()
+
+
 def _items(http_server, stories):  # type: ignore[no-untyped-def]
     items = []
     for i, (title, body, published) in enumerate(stories):
@@ -178,14 +188,8 @@ def test_fresh_news_is_analysed_and_delivered_before_the_backlog(http_server, tm
     feed = http_server.route("/feed.rss", Reply(body=rss(items[::-1]),
                                                 content_type="application/rss+xml"))
     with SlackStandIn() as slack:
-        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url,
-                           extra="extract_workers = 1")
-        service = build(load_settings(cfg), env=TOKEN)
-        try:
-            service.pipeline.start(eager=False)
-            report = service.pipeline.run_cycle()
-        finally:
-            service.close()
+        report = _once(write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url,
+                                    extra="extract_workers = 1"))
         assert report.entries_new == 41 and report.articles == 41
         assert len(slack.messages) == 1 and "Reykjavik" in str(slack.messages[0])
     engine = make_engine(f"sqlite:///{tmp_path / 'watcher.db'}")
@@ -291,14 +295,8 @@ def test_fresh_news_newest_first_adds_no_noise(http_server, tmp_path):
     feed = http_server.route("/feed.rss", Reply(body=rss(items[::-1]),
                                                 content_type="application/rss+xml"))
     with SlackStandIn() as slack:
-        cfg = write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url,
-                           slack_extra="digest_after = 0", extra="extract_workers = 1")
-        service = build(load_settings(cfg), env=TOKEN)
-        try:
-            service.pipeline.start(eager=False)
-            report = service.pipeline.run_cycle()
-        finally:
-            service.close()
+        report = _once(write_config(tmp_path, feeds=[feed], slack_base_url=slack.base_url,
+                                    slack_extra="digest_after = 0", extra="extract_workers = 1"))
         assert report.articles == 2
         assert len(slack.messages) == 1, slack.messages
         assert "cancelled" in str(slack.messages[0]) and "Reykjavik" in str(slack.messages[0])
