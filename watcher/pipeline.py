@@ -323,33 +323,42 @@ class Pipeline:
 
     def _analyse_batch(self, batch: list[repo.Claimed], pages: list[Future[Page]],
                        report: CycleReport) -> None:
-        """Analyse a batch of entries in claim order and close them, in one transaction.
-        Its pages are all in before it begins: the transaction holds no lock while waiting."""
+        """Analyse a batch of entries in claim order and close them: entries without findings
+        share one transaction; an entry with findings ends it (its article, findings, alerts
+        and story, and the entries before it, commit together), so a transaction holds at
+        most one story's lock: two workers' batches never wait for each other's stories
+        (a deadlock on PostgreSQL). The pages are all in before it begins: no transaction
+        holds a lock while waiting for the network."""
         read = [f.result() for f in pages]
         if read:
             self._keep_lease([c.id for c in batch], min(p.claimed for p in read))
         done: list[repo.Finished] = []
         with self.entry_engine.connect() as conn:
             try:
-                with conn.begin():
-                    self.reprints.refresh(conn)  # other workers' articles: once a batch
-                    for c, page in zip(batch, read, strict=True):
-                        article = _article_of(c.entry, page)
-                        if article is None:
-                            done.append(repo.Finished(c.id, EntryState.FAILED, page.status,
-                                                      page.error or "no text"))
-                            report.entries_failed += 1
-                            continue
-                        if page.status != "ok":
-                            report.pages_unread += 1
-                            log.debug("entry %s: page %s (%s); matched the feed's text",
-                                      c.entry.link, page.status, page.error)
-                        sig = page.signature if page.article is not None else None
-                        article_id = self._analyse_in(conn, article, report, sig=sig)
-                        done.append(repo.Finished(c.id, EntryState.DONE, page.status,
-                                                  page.error, article_id))
-                        report.articles += 1
-                    repo.finish_entries(conn, done)
+                tx = conn.begin()
+                self.reprints.refresh(conn)  # other workers' articles: once a batch
+                for c, page in zip(batch, read, strict=True):
+                    article = _article_of(c.entry, page)
+                    if article is None:
+                        done.append(repo.Finished(c.id, EntryState.FAILED, page.status,
+                                                  page.error or "no text"))
+                        report.entries_failed += 1
+                        continue
+                    if page.status != "ok":
+                        report.pages_unread += 1
+                        log.debug("entry %s: page %s (%s); matched the feed's text",
+                                  c.entry.link, page.status, page.error)
+                    sig = page.signature if page.article is not None else None
+                    article_id, found = self._analyse_in(conn, article, report, sig=sig)
+                    done.append(repo.Finished(c.id, EntryState.DONE, page.status,
+                                              page.error, article_id))
+                    report.articles += 1
+                    if found:
+                        repo.finish_entries(conn, done)
+                        tx.commit()
+                        done, tx = [], conn.begin()
+                repo.finish_entries(conn, done)
+                tx.commit()
             except BaseException:
                 self._forget_caches()  # they may hold what was just rolled back
                 raise
@@ -376,18 +385,18 @@ class Pipeline:
             try:
                 with conn.begin():
                     self.reprints.refresh(conn)
-                    return self._analyse_in(conn, article, report, rule_ids)
+                    return self._analyse_in(conn, article, report, rule_ids)[0]
             except BaseException:
                 self._forget_caches()
                 raise
 
     def _analyse_in(self, conn: Connection, article: Article, report: CycleReport | None,
                     rule_ids: Sequence[str] | None = None, sig: Signature | None = None,
-                    ) -> int:
+                    ) -> tuple[int, bool]:
         """Analyse and store an article within the caller's transaction, which has just
         refreshed ``self.reprints`` (and which resets it and ``self.known`` if it rolls
         back: the article is indexed at once). ``sig``: its signature, when the extraction
-        worker made it. Returns its id."""
+        worker made it. Returns its id, and whether it had findings (stored with it)."""
         if self.rules is None:
             self.reload_rules()
         assert self.rules is not None
@@ -416,7 +425,7 @@ class Pipeline:
                 report.matches[rule_id] = report.matches.get(rule_id, 0) + 1
         if inserted and sig is not None:
             self.reprints.add(article_id, sig, now)
-        return article_id
+        return article_id, bool(matched.findings)
 
     def replay(self, since: datetime, rule_ids: Sequence[str] | None = None,
                dry_run: bool = False, progress: Callable[[int, int], None] | None = None,
