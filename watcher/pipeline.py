@@ -300,9 +300,15 @@ class Pipeline:
             return []
         batch = repo.claim_entries(self.engine, self.clock(), self.owner,
                                    self.settings.schedule.lease, ENTRY_BATCH, besides)
-        if batch and self.rules is None:
-            self.reload_rules()  # `run --once` loads them when something needs them
+        if batch:
+            self._need_rules()
         return batch
+
+    def _need_rules(self) -> None:
+        """Load the rules if they are not yet (`run --once` loads them when something needs
+        them), before any transaction of the caller's begins: loading may store the baseline."""
+        if self.rules is None:
+            self.reload_rules()
 
     def _feeds_due(self) -> bool:
         return repo.any_feed_due(self.engine, self.clock())
@@ -381,6 +387,7 @@ class Pipeline:
                 rule_ids: Sequence[str] | None = None) -> int:
         """Analyse an article (``watcher.analyse``) and store it with its findings and their
         alerts, in one transaction. Returns the article's id."""
+        self._need_rules()
         with self.engine.connect() as conn:
             try:
                 with conn.begin():
@@ -397,9 +404,7 @@ class Pipeline:
         refreshed ``self.reprints`` (and which resets it and ``self.known`` if it rolls
         back: the article is indexed at once). ``sig``: its signature, when the extraction
         worker made it. Returns its id, and whether it had findings (stored with it)."""
-        if self.rules is None:
-            self.reload_rules()
-        assert self.rules is not None
+        assert self.rules is not None  # _need_rules
         rules = self.rules
         now = self.clock()
         if sig is None:

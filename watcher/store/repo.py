@@ -119,11 +119,15 @@ def list_feeds(engine: Engine) -> list[tuple[int, FeedState]]:
 def claim_due_feeds(engine: Engine, now: datetime, owner: str, lease_seconds: int,
                     limit: int = 1000) -> list[tuple[int, FeedState]]:
     """Feeds whose next check is due, leased to ``owner`` so no other worker polls them."""
-    rows = claim(engine, Feed, now, owner, lease_seconds, limit,
-                 where=[col(Feed.disabled_reason).is_(None),
-                        or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now)],
+    rows = claim(engine, Feed, now, owner, lease_seconds, limit, where=_due(now),
                  order_by=Feed.next_check_at)
     return [(stored_id(r.id), _feed_state(r)) for r in rows]
+
+
+def _due(now: datetime) -> list[Any]:
+    """Feeds due for a poll at ``now`` (whoever holds them)."""
+    return [col(Feed.disabled_reason).is_(None),
+            or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now)]
 
 
 def next_feed_due(engine: Engine) -> datetime | None:
@@ -149,10 +153,8 @@ def any_feed_due(engine: Engine, now: datetime) -> bool:
     it)."""
     with engine.connect() as conn:
         return conn.execute(select(col(Feed.id)).where(
-            col(Feed.disabled_reason).is_(None),
-            or_(col(Feed.next_check_at).is_(None), col(Feed.next_check_at) <= now),
-            or_(col(Feed.lease_until).is_(None), col(Feed.lease_until) < now)).limit(1)
-        ).first() is not None
+            *_due(now), or_(col(Feed.lease_until).is_(None), col(Feed.lease_until) < now)
+        ).limit(1)).first() is not None
 
 
 def save_feed_state(bind: Bind, feed_id: int, state: FeedState, polled_at: datetime,
