@@ -272,7 +272,7 @@ class Pipeline:
     def process(self, report: CycleReport,
                 on_batch: Callable[[], None] | None = None) -> bool:
         """Turn pending entries into articles (page text, or the feed's own text) and analyse
-        them, a batch at a time, each batch in one transaction. The next batch's pages are
+        them, a batch at a time (``_analyse_batch``: its transactions). The next batch's pages are
         fetched and extracted (``[fetch] extract_workers`` at a time) while this one is
         analysed. Returns True when it stopped with entries left: backlog, or fresh entries
         after ``FRESH_SLICE`` seconds, gives way to due feeds."""
