@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from watcher.match.conditions import holds, occurrences
 from watcher.match.prefilter import Hit
 from watcher.match.text import Document
-from watcher.rules.schema import Condition, Rule
+from watcher.rules.schema import Rule, positive_terms
 
 # How many sentences an itinerary may carry on for.
 MAX_FOLLOW = 3
@@ -32,18 +32,6 @@ VERB_WORDS = 6
 
 _PRONOUN = re.compile(r"^[\"'“‘]?(?:(?:From there|Afterwards|After that|Then|Later|Next),?\s+)?"
                       r"(?:He|She)\b")
-
-
-def positive_terms(cond: Condition) -> set[str]:
-    """Term lists whose presence can make ``cond`` hold (everything not under ``none``)."""
-    if cond.op == "none":
-        return set()
-    if cond.op == "term":
-        return {cond.term} if cond.term else set()
-    out = set(cond.terms)
-    for child in cond.children:
-        out |= positive_terms(child)
-    return out
 
 
 def follow_on(rule: Rule, doc: Document, index: int, j: int,

@@ -177,20 +177,21 @@ class Parties:
 
     @classmethod
     def of(cls, rule: Rule) -> Parties:
-        positive = _positive(rule.match)
+        positive = positive_terms(rule.match)
         event = frozenset(rule.event) or frozenset(positive)
         return cls(event, frozenset(positive - event),
                    frozenset(_negative(rule.match) - positive))
 
 
-def _positive(cond: Condition) -> set[str]:
+def positive_terms(cond: Condition) -> set[str]:
+    """Term lists whose presence can make ``cond`` hold (everything not under ``none``)."""
     if cond.op == "none":
         return set()
     if cond.op == "term":
         return {cond.term} if cond.term else set()
     out = set(cond.terms)
     for child in cond.children:
-        out |= _positive(child)
+        out |= positive_terms(child)
     return out
 
 
