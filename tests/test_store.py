@@ -156,8 +156,11 @@ def test_a_feed_is_due_when_never_polled_or_its_check_time_came_and_not_disabled
     assert due == {"new", "now"}
 
 
-def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
-    """Two workers polling two feeds that carry the same items must not fail each other."""
+@pytest.mark.parametrize("order", ["same", "reversed"])
+def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine, order):
+    """Two workers polling two feeds that carry the same items must not fail each other,
+    whether the feeds list them in the same order or in opposite orders (which, inserted as
+    listed, would make each wait for the other on PostgreSQL: a deadlock)."""
     import threading
 
     from watcher.settings import FeedSettings
@@ -166,14 +169,16 @@ def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
     repo.sync_feeds(engine, [FeedSettings(url="https://f.test/1"),
                              FeedSettings(url="https://f.test/2")], 60)
     (id1, st1), (id2, st2) = repo.list_feeds(engine)
+    items = 300 if order == "same" else 4000  # enough for the two INSERTs to overlap
     entries = [Entry(feed_url="x", key=f"guid-{n}", link=f"https://n.test/{n}", title="t",
-                     summary="s", published=NOW) for n in range(300)]
+                     summary="s", published=NOW) for n in range(items)]
     barrier, counts, errors = threading.Barrier(2), [], []
 
     def save(feed_id: int, state: FeedState) -> None:
+        listed = entries[::-1] if order == "reversed" and feed_id == id2 else entries
         barrier.wait()
         try:
-            counts.append(repo.save_feed_state(engine, feed_id, state, NOW, entries))
+            counts.append(repo.save_feed_state(engine, feed_id, state, NOW, listed))
         except Exception as exc:  # noqa: BLE001 - the test reports it
             errors.append(exc)
 
@@ -183,8 +188,8 @@ def test_the_same_items_from_two_feeds_saved_at_once_are_stored_once(engine):
     for t in threads:
         t.join()
     assert errors == []
-    assert sum(counts) == 300  # each item counted new once, by whichever worker won
-    assert len(repo.claim_pending_entries(engine, NOW, "w", 60, limit=1000)) == 300
+    assert sum(counts) == items  # each item counted new once, by whichever worker won
+    assert len(repo.claim_pending_entries(engine, NOW, "w", 60, limit=10_000)) == items
 
 
 def test_a_worker_renews_the_leases_of_entries_it_is_still_on(engine):

@@ -207,9 +207,11 @@ def _insert_entries(conn: Connection, polls: Sequence[Poll], polled_at: datetime
     if not rows:
         return 0
     # The same item may arrive through two feeds polled by two workers at once: the unique
-    # key decides, and the loser skips it instead of failing its cycle.
+    # key decides, and the loser skips it instead of failing its cycle. Rows go in key order,
+    # so two such transactions wait for each other's keys in one order, never in a circle.
     stmt = _insert(conn, EntryRow).on_conflict_do_nothing(index_elements=["key"])
-    new = len(conn.execute(stmt.returning(col(EntryRow.id)), list(rows.values())).all())
+    new = len(conn.execute(stmt.returning(col(EntryRow.id)),
+                           [rows[k] for k in sorted(rows)]).all())
     if new:
         wake(conn, "entries")
     return new
