@@ -50,7 +50,8 @@ FEED_BATCH = 64  # due feeds claimed at a time; their new states are stored in o
 ENTRY_BATCH = 32  # entries claimed at a time, analysed in one transaction
 FRESH_SLICE = 2.0  # seconds of fresh entries before due feeds are polled again: a poll is
 #                    cheap and tells what is newest, so polls run ahead of the page work
-DELIVER_EVERY = 2.0  # seconds: in a cycle that delivers, alerts go out at least this often
+DELIVER_EVERY = 2.0  # seconds: alerts go out at least this often (the service's deliver
+#                      job; within a `run --once` cycle)
 PROGRESS_EVERY = 5.0  # seconds between two progress reports while entries are worked through
 
 

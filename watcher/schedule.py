@@ -35,7 +35,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from watcher import sdnotify
 from watcher.actions import MAX_BODY
 from watcher.observe import serve_http
-from watcher.pipeline import CycleReport, Pipeline
+from watcher.pipeline import DELIVER_EVERY, CycleReport, Pipeline
 from watcher.settings import Settings
 from watcher.store import repo
 from watcher.store.wakeup import Wakeup
@@ -47,7 +47,6 @@ if TYPE_CHECKING:  # the service imports this module (the tick): no import back 
 log = logging.getLogger("watcher.schedule")
 
 MAX_TICK = 5  # seconds
-DELIVER_EVERY = 2  # seconds
 RULES_EVERY = 5  # seconds
 GRACE_SECONDS = 30
 ALERT_SETTLE = 0.5  # seconds from a wake-up for new alerts to the delivery run it starts
